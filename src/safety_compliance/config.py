@@ -1,0 +1,50 @@
+"""Loading and validating the workflow configuration outside Snakemake (notebooks, CLI, tests)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .paths import project_root
+
+SCHEMA = Path("workflow/schemas/config.schema.yaml")
+
+
+class ConfigError(ValueError):
+    """A configuration that does not match the schema; the message names the offending key."""
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def validate(config: dict[str, Any], root: Path | None = None) -> None:
+    schema = yaml.safe_load((Path(root or project_root()) / SCHEMA).read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        lines = []
+        for err in errors:
+            where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+            lines.append(f"  {where}: {err.message}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+
+
+def load_config(path: str | Path = "config/config.yaml", overrides: dict[str, Any] | None = None,
+                root: Path | None = None) -> dict[str, Any]:
+    """The config at `path` with `overrides` merged in (what a rule passes a notebook), validated."""
+    root = Path(root or project_root())
+    path = Path(path)
+    text = (path if path.is_absolute() else root / path).read_text(encoding="utf-8")
+    config = deep_merge(yaml.safe_load(text) or {}, overrides or {})
+    validate(config, root)
+    return config

@@ -1,0 +1,45 @@
+"""Prompt templates (files beside this module) and their rendering into chat messages.
+
+A template file holds one or more messages, each introduced by a line `### system`, `### user` or
+`### assistant`; the text is a Jinja2 template. Keeping prompts in files lets snapshot tests pin
+their rendered text and lets a reader see every prompt without reading code.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from .. import LAW_NAMES
+
+TEMPLATES = Path(__file__).parent / "templates"
+HEADER = re.compile(r"^### (system|user|assistant)\s*$", re.MULTILINE)
+ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False,
+                         autoescape=False)
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> list[tuple[str, jinja2.Template]]:
+    path = TEMPLATES / f"{name}.md"
+    if not path.is_file():
+        known = sorted(p.stem for p in TEMPLATES.glob("*.md"))
+        raise KeyError(f"no prompt template '{name}'; known: {known}")
+    parts = HEADER.split(path.read_text(encoding="utf-8"))
+    if parts[0].strip():
+        raise ValueError(f"{path}: text before the first '### role' line")
+    return [(role, ENV.from_string(body.strip("\n"))) for role, body in zip(parts[1::2], parts[2::2])]
+
+
+def render(name: str, **variables) -> list[dict[str, str]]:
+    """The chat messages of template `name` with `variables` filled in (a missing one is an error)."""
+    return [{"role": role, "content": template.render(**variables).strip()} for role, template in _load(name)]
+
+
+def student_messages(law: str, facts: str) -> list[dict[str, str]]:
+    """What the verifier sees: the law's name and the case facts, never the answer."""
+    if law not in LAW_NAMES:
+        raise KeyError(f"unknown law '{law}'; known: {sorted(LAW_NAMES)}")
+    return render("student", law_name=LAW_NAMES[law], facts=facts)

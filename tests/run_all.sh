@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# What `make test` runs once set up: the unit and end-to-end tests, then every notebook under nbval
+# with its default (tiny) parameters, in pipeline order, so each reads what the one before wrote.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+python -m pytest -p no:cacheprovider tests notebooks --nbval-lax --timeout=1800 "$@"
