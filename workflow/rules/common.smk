@@ -30,3 +30,17 @@ def notebook(name, out, log, **params):
         f"-y {shlex.quote(yaml.safe_dump(params, sort_keys=True))} "
         f"--no-progress-bar > {shlex.quote(str(log))} 2>&1"
     )
+
+
+def compute(rule_name):
+    """The resources a rule asks the scheduler for, from the config's `compute` block.
+
+    A rule with no entry gets `default`. GPU keys are left out when no GPU is wanted, so a demo run
+    never asks SLURM for a generic resource the node does not have.
+    """
+    spec = dict(config["compute"]["default"])
+    spec.update(config["compute"].get(rule_name, {}))
+    if not spec.get("gpu"):
+        spec.pop("gpu", None)
+        spec.pop("cpus_per_gpu", None)
+    return spec
