@@ -1,0 +1,99 @@
+"""The trained reasoner as a guard: facts in, verdict (with the chapter it names and its reasoning) out.
+
+    from safety_compliance import ComplianceReasoner
+    guard = ComplianceReasoner.from_pretrained("results/train/qwen3-8b/grpo/final")
+    guard.judge("A retailer's chatbot infers shoppers' health conditions ...", law="gdpr")
+
+The model is reached through the LLM layer, so every backend (hf, vllm, an OpenAI-compatible server)
+and the completion cache work as in the pipeline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..llm.types import Generator
+from ..registry import ModelEntry
+from ..verdict import after_think
+from .families import Family, get_family
+from .predict import family_requests
+
+THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
+BOXED_TAIL = re.compile(r"\\boxed\{.*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: str | None          # "prohibited" | "permitted" | None when the answer could not be read
+    chapter: int | None          # the chapter the answer names, when it names one
+    reasoning: str               # the model's step-by-step reasoning
+    summary: str                 # what it wrote after the reasoning, verdict box removed
+    raw: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def split_answer(text: str) -> tuple[str, str]:
+    """(reasoning, summary) of a `<think>...</think> summary \\boxed{...}` answer."""
+    match = THINK.search(text)
+    if match:
+        reasoning = match.group(1).strip()
+    elif "</think>" in text:             # templates that open <think> in the prompt
+        reasoning = text[:text.rfind("</think>")].strip()
+    else:
+        reasoning = ""
+    summary = BOXED_TAIL.sub("", after_think(text) if (match or "</think>" in text) else text).strip()
+    return reasoning, summary
+
+
+def default_config() -> dict[str, Any]:
+    """The project's config inside a checkout; outside one, just a completion cache in the user's cache."""
+    from ..config import load_config
+    from ..paths import project_root
+
+    try:
+        project_root()
+    except FileNotFoundError:
+        return {"llm": {"cache": str(Path.home() / ".cache" / "safety-compliance" / "llm.sqlite")}}
+    return load_config()
+
+
+class ComplianceReasoner:
+    def __init__(self, generator: Generator, *, family: str | Family = "compliance", max_tokens: int | None = None):
+        self.generator = generator
+        self.family = get_family(family) if isinstance(family, str) else family
+        self.max_tokens = max_tokens
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, *, config: dict | None = None, backend: str = "hf",
+                        max_tokens: int | None = None, **entry_settings) -> "ComplianceReasoner":
+        """A guard over the model at `path` (a folder, hub id or API model); `entry_settings` are
+        registry fields (dtype, device, base_url, api_key_env, ...)."""
+        if backend == "hf" and not Path(path).exists() and "/" not in str(path):
+            raise FileNotFoundError(f"no model folder at {path}")
+        from ..llm import make_generator
+
+        entry = ModelEntry(name=Path(str(path)).name or str(path), model=str(path), backend=backend,
+                           family="compliance", group="ours", **entry_settings)
+        return cls(make_generator(entry, config or default_config(), stage="judge"), max_tokens=max_tokens)
+
+    def judge_many(self, facts: list[str], law: str) -> list[Judgement]:
+        requests = family_requests(self.family, law, list(facts), self.max_tokens)
+        judgements = []
+        for done in self.generator.generate(requests, desc=f"judge ({law})"):
+            raw = done.text if done.ok else ""
+            reasoning, summary = split_answer(raw)
+            judgements.append(Judgement(
+                verdict=self.family.parse(raw) if raw else None,
+                chapter=self.family.chapter(raw, law) if raw else None,
+                reasoning=reasoning, summary=summary, raw=raw))
+        return judgements
+
+    def judge(self, facts: str, law: str = "gdpr") -> Judgement:
+        if not facts or not facts.strip():
+            raise ValueError("judge needs the facts of a case (got empty text)")
+        return self.judge_many([facts], law)[0]

@@ -1,0 +1,110 @@
+"""The paper's accuracy tables (3, 4 and Appendix B's 6, 7) from prediction files, and their
+comparison with the published numbers.
+
+Layout as in the paper: one row per model, a `group` column (general models, guardrails, ours), one
+column per chapter (`Ch.1` ...) and `Avg` (the micro-average). Our students appear under the paper's
+row names (Compliance-Reasoner-SFT / -GRPO) whatever their base, so a paper-scale run lines up with
+the paper row for row; a chapter without test cases in this run stays empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ..law.chapters import CHAPTERS
+from ..registry import ModelEntry
+from .metrics import chapter_column
+
+GROUP_LABELS = {"general": "General Purpose Models", "guardrail": "LLM Safety Guardrails",
+                "representation": "Representation-Space Guards", "ours": "Our Models"}
+GROUP_ORDER = list(GROUP_LABELS.values())
+STAGE_ROWS = {"sft": "Compliance-Reasoner-SFT", "grpo": "Compliance-Reasoner-GRPO"}
+# Appendix B spells the students "Compliant-Reasoner"; rows are matched under our one spelling.
+PAPER_ROW_ALIASES = {"Compliant-Reasoner-SFT": "Compliance-Reasoner-SFT",
+                     "Compliant-Reasoner-GRPO": "Compliance-Reasoner-GRPO"}
+PAPER_KEYS = {(3, "eu_ai_act"): "table3_eu_ai_act_accuracy", (4, "gdpr"): "table4_gdpr_accuracy",
+              (6, "eu_ai_act"): "table6_eu_ai_act_qwen25_base", (7, "gdpr"): "table7_gdpr_qwen25_base"}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    number: int
+    law: str
+    base: str                 # the student base whose SFT / GRPO rows this table shows
+    appendix: bool            # Tables 6, 7: only the base and its two students
+
+    @property
+    def paper_key(self) -> str:
+        return PAPER_KEYS[(self.number, self.law)]
+
+
+def table_specs(laws: list[str], student_bases: list[str]) -> list[TableSpec]:
+    """Tables 3 and 4 for the first student base; 6 and 7 when a second base is configured."""
+    numbers = {"eu_ai_act": (3, 6), "gdpr": (4, 7)}
+    specs = []
+    for position, base in enumerate(student_bases[:2]):
+        for law in laws:
+            specs.append(TableSpec(numbers[law][position], law, base, appendix=position == 1))
+    return sorted(specs, key=lambda s: s.number)
+
+
+def student_stage(name: str, student_bases: list[str]) -> tuple[str, str] | None:
+    """(base, stage) when `name` is one of our students (`{base}-sft`, `{base}-grpo`)."""
+    for base in student_bases:
+        for stage in STAGE_ROWS:
+            if name == f"{base}-{stage}":
+                return base, stage
+    return None
+
+
+def row_of(entry: ModelEntry, student_bases: list[str]) -> tuple[str, str]:
+    """(row name, group label) of a model in the paper's tables."""
+    student = student_stage(entry.name, student_bases)
+    if student:
+        return STAGE_ROWS[student[1]], GROUP_LABELS["ours"]
+    group = "representation" if entry.backend == "representation" else entry.group
+    return entry.label, GROUP_LABELS[group]
+
+
+def models_in(spec: TableSpec, names: list[str], student_bases: list[str]) -> list[str]:
+    """The evaluated models a table shows, in the order the run lists them."""
+    chosen = []
+    for name in names:
+        student = student_stage(name, student_bases)
+        if spec.appendix:
+            if name == spec.base or (student and student[0] == spec.base):
+                chosen.append(name)
+        elif student is None or student[0] == spec.base:
+            chosen.append(name)
+    return chosen
+
+
+def accuracy_table(rows: list[tuple[str, str, pd.Series]], law: str) -> pd.DataFrame:
+    """rows: (row name, group label, chapter accuracies from metrics.chapter_accuracy)."""
+    columns = ["group"] + [chapter_column(n) for n, _ in CHAPTERS[law]] + ["Avg"]
+    names = [name for name, _, _ in rows]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two models share a table row name: {sorted(n for n in names if names.count(n) > 1)}")
+    frame = pd.DataFrame([{"group": group, **accuracies.to_dict()} for _, group, accuracies in rows],
+                         index=pd.Index(names, name="Model"), columns=columns)
+    order = sorted(range(len(frame)), key=lambda i: GROUP_ORDER.index(frame["group"].iloc[i]))
+    return frame.iloc[order]
+
+
+def paper_table(paper_results: dict, key: str, law: str) -> pd.DataFrame:
+    """One of the paper's accuracy tables from config/paper_results.yaml in the same layout."""
+    if key not in paper_results:
+        raise KeyError(f"paper results have no table '{key}'")
+    columns = ["group"] + [chapter_column(n) for n, _ in CHAPTERS[law]] + ["Avg"]
+    rows = {PAPER_ROW_ALIASES.get(name, name): values for name, values in paper_results[key].items()}
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
+    frame.index.name = "Model"
+    return frame
+
+
+def load_paper_results(path: str | Path = "config/paper_results.yaml") -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))

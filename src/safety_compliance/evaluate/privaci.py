@@ -1,0 +1,57 @@
+"""A check beyond the paper: our students on PrivaCI-Bench's compliance cases.
+
+PrivaCI-Bench (HKUST-KnowComp) labels each case `prohibit`, `permit` or `not applicable`; the last
+has no counterpart in our two-label task and is left out. A seeded sample, balanced between the two
+labels, is drawn per law; its cases carry no chapter, so the table reports accuracy and F1 only.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+
+from . import metrics
+
+FOLDERS = {"eu_ai_act": "AI_ACT", "gdpr": "GDPR"}
+LABELS = {"prohibit": "prohibited", "permit": "permitted"}
+
+
+def load_privaci_cases(cases_root: str | Path, law: str, sample: int | None, seed: int = 0) -> list[dict]:
+    """Up to `sample` cases of `law` (half of each label where there are enough), as benchmark-like
+    records: id, law, label, factual_background, chapter (None)."""
+    from datasets import load_from_disk
+
+    if law not in FOLDERS:
+        raise KeyError(f"PrivaCI-Bench has no cases for law '{law}'; known: {sorted(FOLDERS)}")
+    folder = Path(cases_root) / FOLDERS[law]
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no PrivaCI-Bench cases at {folder}; run `safety-compliance resources fetch`")
+    data = load_from_disk(str(folder))
+    by_label: dict[str, list[dict]] = {label: [] for label in LABELS.values()}
+    for index, (norm, content) in enumerate(zip(data["norm_type"], data["case_content"])):
+        if norm in LABELS and content and content.strip():
+            by_label[LABELS[norm]].append({"id": f"privaci/{law}/{index:05d}", "law": law, "chapter": None,
+                                           "label": LABELS[norm], "factual_background": content.strip()})
+    rng = random.Random(seed)
+    chosen = []
+    for label, rows in by_label.items():
+        want = len(rows) if sample is None else min(len(rows), sample // 2 + (sample % 2 if label == "prohibited" else 0))
+        chosen.extend(rng.sample(rows, want))
+    return sorted(chosen, key=lambda c: c["id"])
+
+
+def privaci_table(results: dict[tuple[str, str], pd.DataFrame], labels: dict[str, str]) -> pd.DataFrame:
+    """results: (model, law) -> metrics.join frame; one row per model, accuracy / F1 / n per law."""
+    rows: dict[str, dict] = {}
+    for (model, law), frame in sorted(results.items()):
+        numbers = metrics.summary(frame, law, samples=200)
+        row = rows.setdefault(labels.get(model, model), {})
+        row[f"{law} acc"] = numbers["accuracy"]
+        row[f"{law} F1"] = numbers["f1_prohibited"]
+        row[f"{law} unparsed"] = numbers["unparsed_rate"]
+        row[f"{law} n"] = numbers["n"]
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "Model"
+    return frame
