@@ -1,4 +1,4 @@
-"""The chapters of each law: numbers and official titles, and Roman-numeral helpers.
+"""The chapters of each law: numbers, official titles, the articles each holds; Roman numerals.
 
 Titles are the Official Journal's, in sentence case (the Journal prints them in capitals); a test
 checks them against the chapter headings parsed from the law texts themselves.
@@ -39,6 +39,13 @@ CHAPTERS: dict[str, list[tuple[int, str]]] = {
     ],
 }
 
+# The first article of each chapter, in order; a chapter runs up to the next one's first article.
+FIRST_ARTICLES: dict[str, list[int]] = {
+    "eu_ai_act": [1, 5, 6, 50, 51, 57, 64, 71, 72, 95, 97, 99, 102],
+    "gdpr": [1, 5, 12, 24, 44, 51, 60, 77, 85, 92, 94],
+}
+ARTICLE_COUNT = {"eu_ai_act": 113, "gdpr": 99}
+
 _NUMERALS = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
              (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
 _ROMAN = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
@@ -57,6 +64,14 @@ def chapter_title(law: str, number: int) -> str:
         if n == number:
             return title
     raise KeyError(f"{law} has no chapter {number!r}; chapters are 1..{len(chapters)}")
+
+
+def chapter_of_article(law: str, article: int) -> int:
+    """The chapter that holds `article` of `law`: chapter_of_article("gdpr", 17) -> 3."""
+    _laws_known(law)
+    if not 1 <= article <= ARTICLE_COUNT[law]:
+        raise KeyError(f"{law} has no article {article!r}; articles are 1..{ARTICLE_COUNT[law]}")
+    return sum(1 for first in FIRST_ARTICLES[law] if first <= article)
 
 
 def roman(number: int) -> str:
