@@ -1,0 +1,111 @@
+"""Chapter allocation: which chapter of a law does a safety sample relate to?
+
+The model answers `\\boxed{"result": "Chapter <n>"}` (or `"None"` when no chapter fits). Where the
+backend can enforce a constraint, a regular expression lets it reason inside <think> first and then
+admits only the law's own chapters. An answer naming no valid chapter counts as missing; the share of
+missing answers is the paper's missing rate (15.7-19.9 %).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from .. import LAW_NAMES
+from ..law.chapters import CHAPTERS, chapter_title, from_roman, roman
+from ..llm.types import Constraint, Generator, Request
+from ..prompts import render
+from ..verdict import after_think, boxed_contents
+from .datasets import Record
+
+# "Chapter III", "chapter 3", "CHAPTER iii: Rights of ...": the number is the word after "chapter".
+_CHAPTER = re.compile(r"\bchapter\s+([0-9]+|[ivxlcdm]+)\b", re.IGNORECASE)
+
+
+def _chapters(law: str) -> list[tuple[int, str]]:
+    if law not in CHAPTERS:
+        raise KeyError(f"unknown law '{law}'; known: {sorted(CHAPTERS)}")
+    return CHAPTERS[law]
+
+
+def allocation_regex(law: str) -> str:
+    """The whole answer: optional reasoning, then the boxed JSON naming one of the law's chapters."""
+    numerals = "|".join(roman(n) for n, _ in sorted(_chapters(law), reverse=True))
+    return r'(<think>[^<]*</think>\s*)?\\boxed\{"result": "(Chapter (' + numerals + r')|None)"\}'
+
+
+def allocation_messages(law: str, text: str) -> list[dict[str, str]]:
+    chapters = [{"numeral": roman(n), "title": title} for n, title in _chapters(law)]
+    return render("extrapolate_allocate", law_name=LAW_NAMES[law], chapters=chapters, sample=text)
+
+
+def parse_chapter(answer: str, law: str) -> int | None:
+    """The chapter number an answer names (Roman or Arabic), or None when it names none of the law's
+    chapters: no "Chapter <n>", a malformed numeral, or a number outside the law's range."""
+    match = _CHAPTER.search(answer or "")
+    if not match:
+        return None
+    token = match.group(1)
+    try:
+        number = int(token) if token.isdigit() else from_roman(token)
+    except ValueError:
+        return None
+    return number if any(n == number for n, _ in _chapters(law)) else None
+
+
+def boxed_answer(text: str) -> str | None:
+    """The `result` of the last boxed answer after the reasoning (the raw box when it is not JSON)."""
+    boxes = boxed_contents(after_think(text or ""))
+    if not boxes:
+        return None
+    body = boxes[-1].strip()
+    try:
+        value = json.loads("{" + body + "}" if not body.startswith("{") else body)
+    except json.JSONDecodeError:
+        return body
+    return str(value.get("result", "")) if isinstance(value, dict) else body
+
+
+def allocated_chapter(text: str, law: str) -> int | None:
+    answer = boxed_answer(text)
+    return None if answer is None else parse_chapter(answer, law)
+
+
+def missing_rate(chapters: Sequence[int | None]) -> float:
+    """Percent of samples with no valid chapter."""
+    if not chapters:
+        raise ValueError("the missing rate of no samples is undefined")
+    return 100.0 * sum(c is None for c in chapters) / len(chapters)
+
+
+def chapter_distribution(chapters: Sequence[int | None], law: str) -> dict[int, int]:
+    """Samples per chapter, every chapter of the law present (zero where none was allocated)."""
+    counts = Counter(c for c in chapters if c is not None)
+    valid = {n for n, _ in _chapters(law)}
+    stray = sorted(set(counts) - valid)
+    if stray:
+        raise ValueError(f"chapters {stray} are not chapters of {law}")
+    return {n: counts.get(n, 0) for n, _ in _chapters(law)}
+
+
+def allocate(records: Sequence[Record], law: str, generator: Generator, *, max_tokens: int = 256,
+             constrained: bool = True) -> list[dict[str, Any]]:
+    """One allocation row per record: the raw answer, the chapter (or None) and its title."""
+    constraint = Constraint("regex", allocation_regex(law)) if constrained else None
+    requests = [Request(messages=allocation_messages(law, r["text"]), max_tokens=max_tokens, constraint=constraint)
+                for r in records]
+    completions = generator.generate(requests, desc=f"allocate {law}")
+    rows = []
+    for record, completion in zip(records, completions, strict=True):
+        chapter = allocated_chapter(completion.text, law) if completion.ok else None
+        rows.append({
+            "id": record["id"], "dataset": record["dataset"], "law": law, "label": record["label"],
+            "model": generator.model_id, "raw": completion.text, "answer": boxed_answer(completion.text),
+            "chapter": chapter, "chapter_title": chapter_title(law, chapter) if chapter else None,
+            "error": completion.error, "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+        })
+    return rows

@@ -1,0 +1,133 @@
+"""The stage's jobs, as the Snakemake rules, the CLI and notebook 08 run them; each reads and writes
+files under `{results_dir}/extrapolate/`:
+
+    {dataset}/samples.jsonl, filter_report.json        prepare_samples   (rule extrapolate_samples)
+    {dataset}/{law}/allocation.jsonl                   run_allocation    (rule allocate)
+    {dataset}/{law}/cases.jsonl, case_report.json      run_cases         (rule extrapolate_cases)
+    {dataset}/{law}/predictions/{model}.jsonl          run_classifier    (rule extrapolate_classify)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ..jsonl import read_jsonl, write_json, write_jsonl
+from ..llm.types import Generator
+from ..registry import ModelEntry, get_model, load_registry
+from .allocate import allocate
+from .cases import generate_cases
+from .classify import classify
+from .datasets import load_dataset
+from .filters import FilterSettings, apply_filters, hf_token_counter, stratified_sample
+
+STAGE = "extrapolate"
+
+
+def stage_dir(results_dir: str | Path = "results") -> Path:
+    return Path(results_dir) / STAGE
+
+
+def dataset_dir(dataset: str, results_dir: str | Path = "results") -> Path:
+    return stage_dir(results_dir) / dataset
+
+
+def law_dir(dataset: str, law: str, results_dir: str | Path = "results") -> Path:
+    return dataset_dir(dataset, results_dir) / law
+
+
+def settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    if "extrapolate" not in cfg:
+        raise KeyError("the config has no 'extrapolate' section")
+    return cfg["extrapolate"]
+
+
+def model_entry(cfg: dict[str, Any], name: str, results_dir: str | Path = "results") -> ModelEntry:
+    """A registry model or one of our trained students (`{student}-sft`, `{student}-grpo`)."""
+    from ..train.students import student_entries
+
+    models = {**load_registry(cfg["models_file"]), **student_entries(cfg, results_dir)}
+    entry = get_model(models, name)
+    if entry.backend == "hf" and entry.group == "ours" and not Path(entry.model).is_dir():
+        raise FileNotFoundError(f"{name}: no trained model at {entry.model}; run the training stage first "
+                                "(notebook 06 / rule grpo)")
+    return entry
+
+
+def role_model(cfg: dict[str, Any], role: str) -> str:
+    """The model name for `allocator` or `case_writer`; null means the first student's GRPO model,
+    the paper's choice."""
+    name = settings(cfg).get(role)
+    if name:
+        return name
+    students = cfg.get("train", {}).get("students") or []
+    if not students:
+        raise KeyError(f"extrapolate.{role} is null and train.students names no student to take it from")
+    return f"{students[0]}-grpo"
+
+
+def make_generator(entry: ModelEntry, cfg: dict[str, Any]) -> Generator:
+    from ..llm import make_generator as make
+
+    return make(entry, cfg, stage=STAGE)
+
+
+def prepare_samples(cfg: dict[str, Any], dataset: str, results_dir: str | Path = "results") -> dict[str, Any]:
+    """Load, filter and (demo) sample `dataset`; writes samples.jsonl and filter_report.json."""
+    ex = settings(cfg)
+    filt = FilterSettings.for_dataset(ex["filter"], dataset)
+    counter = hf_token_counter(ex["filter"]["tokenizer"]) if filt.token_cap is not None else None
+    records = load_dataset(dataset, ex["data_dir"])
+    kept, report = apply_filters(records, filt, dataset, counter)
+    samples = stratified_sample(kept, ex.get("samples_per_dataset"), ex.get("sample_seed", 0))
+    out = dataset_dir(dataset, results_dir)
+    write_jsonl(out / "samples.jsonl", samples)
+    used = Counter(s["label"] for s in samples)
+    summary = {**report.as_dict(), "used": {"safe": used["safe"], "unsafe": used["unsafe"]}}
+    write_json(out / "filter_report.json", summary)
+    return summary
+
+
+def run_allocation(cfg: dict[str, Any], dataset: str, law: str, results_dir: str | Path = "results",
+                   generator: Generator | None = None) -> list[dict[str, Any]]:
+    ex = settings(cfg)
+    samples = read_jsonl(dataset_dir(dataset, results_dir) / "samples.jsonl")
+    if generator is None:
+        generator = make_generator(model_entry(cfg, role_model(cfg, "allocator"), results_dir), cfg)
+    rows = allocate(samples, law, generator, max_tokens=ex["max_tokens"]["allocate"], constrained=ex["constrained"])
+    write_jsonl(law_dir(dataset, law, results_dir) / "allocation.jsonl", rows)
+    return rows
+
+
+def run_cases(cfg: dict[str, Any], dataset: str, law: str, results_dir: str | Path = "results",
+              generator: Generator | None = None) -> dict[str, Any]:
+    ex = settings(cfg)
+    samples = read_jsonl(dataset_dir(dataset, results_dir) / "samples.jsonl")
+    folder = law_dir(dataset, law, results_dir)
+    chapters = {row["id"]: row["chapter"] for row in read_jsonl(folder / "allocation.jsonl")}
+    if generator is None:
+        generator = make_generator(model_entry(cfg, role_model(cfg, "case_writer"), results_dir), cfg)
+    cases, report = generate_cases(samples, chapters, law, dataset, generator, max_tokens=ex["max_tokens"]["case"],
+                                   max_chars=ex.get("case_field_max_chars"))
+    write_jsonl(folder / "cases.jsonl", cases)
+    write_json(folder / "case_report.json", report)
+    return report
+
+
+def run_classifier(cfg: dict[str, Any], model: str, results_dir: str | Path = "results",
+                   generator: Generator | None = None) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every configured dataset and law's cases classified by `model` (one model load for all)."""
+    ex = settings(cfg)
+    entry = model_entry(cfg, model, results_dir)
+    if generator is None:
+        generator = make_generator(entry, cfg)
+    out = {}
+    for dataset in ex["datasets"]:
+        for law in cfg["laws"]:
+            folder = law_dir(dataset, law, results_dir)
+            cases = read_jsonl(folder / "cases.jsonl")
+            preds = classify(cases, law, entry, generator, max_tokens=ex["max_tokens"].get("classify"))
+            write_jsonl(folder / "predictions" / f"{model}.jsonl", preds, sort_key="case_id")
+            out[(dataset, law)] = preds
+    return out
