@@ -1,0 +1,36 @@
+# Stage 1: each law as a tree of clauses and its seed pool (notebook 01, one job per law).
+from safety_compliance.law.privaci import KB_FOLDERS
+
+
+def law_source(wildcards):
+    """What the pool is read from: the official text, or the PrivaCI-Bench knowledge base."""
+    if config["law"]["seed_source"] == "privaci_kb":
+        return f"resources/reference/privaci_bench/KBs/{KB_FOLDERS[wildcards.law]}/dataset_info.json"
+    return LAW_SOURCES[wildcards.law]
+
+
+rule law_tree:
+    input:
+        source=law_source,
+        notebook="notebooks/01_law_tree.ipynb",
+    output:
+        tree=f"{RESULTS}/law/{{law}}/tree.json",
+        seeds=f"{RESULTS}/law/{{law}}/seeds.jsonl",
+        stats=f"{RESULTS}/law/{{law}}/stats.json",
+        notebook=f"{NOTEBOOK_OUT}/01_law_tree_{{law}}.ipynb",
+    log:
+        f"{RESULTS}/logs/law_tree/{{law}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/law_tree/{{law}}.tsv"
+    wildcard_constraints:
+        law="|".join(LAW_SOURCES),
+    params:
+        # Built here, not in `shell:`, so that braces in the dumped config are not read as placeholders.
+        command=lambda w, output: notebook("01_law_tree", output.notebook,
+                                           f"{RESULTS}/logs/law_tree/{w.law}.log", laws=[w.law]),
+    localrule: True
+    shell:
+        "{params.command}"
+
+
+TARGETS += expand(f"{RESULTS}/law/{{law}}/{{name}}", law=LAWS, name=["tree.json", "seeds.jsonl", "stats.json"])
