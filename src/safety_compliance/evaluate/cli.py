@@ -32,24 +32,24 @@ def _judge(args) -> int:
     if args.input and not args.output:
         raise ValueError("--input needs --output (the verdicts file)")
     config = load_config(args.config) if args.config else None
-    guard = ComplianceReasoner.from_pretrained(args.model, config=config, backend=args.backend,
-                                               max_tokens=args.max_tokens)
-    if args.facts:
-        print(json.dumps(guard.judge(args.facts, law=args.law).to_dict(), ensure_ascii=False, indent=2))
-        return 0
-    cases = read_jsonl(args.input)
+    cases = read_jsonl(args.input) if args.input else []
     for number, case in enumerate(cases, 1):
         if not isinstance(case.get("factual_background"), str) or not case["factual_background"].strip():
             raise ValueError(f"{args.input}:{number}: no 'factual_background' text")
         if "id" not in case:
             raise ValueError(f"{args.input}:{number}: no 'id'")
-    rows = []
-    for law in sorted({c.get("law", args.law) for c in cases}):
-        if law not in LAWS:
-            raise ValueError(f"{args.input}: unknown law '{law}'; known: {list(LAWS)}")
-        chosen = [c for c in cases if c.get("law", args.law) == law]
-        for case, verdict in zip(chosen, guard.judge_many([c["factual_background"] for c in chosen], law)):
-            rows.append({"id": case["id"], "law": law, **verdict.to_dict()})
+        if case.get("law", args.law) not in LAWS:
+            raise ValueError(f"{args.input}:{number}: unknown law '{case['law']}'; known: {list(LAWS)}")
+    with ComplianceReasoner.from_pretrained(args.model, config=config, backend=args.backend,
+                                            max_tokens=args.max_tokens) as guard:
+        if args.facts:
+            print(json.dumps(guard.judge(args.facts, law=args.law).to_dict(), ensure_ascii=False, indent=2))
+            return 0
+        rows = []
+        for law in sorted({c.get("law", args.law) for c in cases}):
+            chosen = [c for c in cases if c.get("law", args.law) == law]
+            for case, verdict in zip(chosen, guard.judge_many([c["factual_background"] for c in chosen], law)):
+                rows.append({"id": case["id"], "law": law, **verdict.to_dict()})
     write_jsonl(args.output, rows)
     print(f"{len(rows)} verdicts -> {args.output}", file=sys.stderr)
     return 0

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 
-def feature_key(model_path: str, layer: int | None, texts: list[str]) -> str:
-    payload = json.dumps({"model": str(model_path), "layer": layer, "texts": texts}, ensure_ascii=False)
+def feature_key(model_path: str, layer: int | None, texts: list[str], dtype: str = "float32") -> str:
+    payload = json.dumps({"model": str(model_path), "layer": layer, "dtype": dtype, "texts": texts},
+                         ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
 
 
@@ -33,7 +34,8 @@ def resolve_layer(layer: int | None, num_layers: int) -> int:
 
 def hidden_features(model_path: str | Path, conversations: list[list[dict[str, str]]], *,
                     layer: int | None = None, batch_size: int = 8, max_length: int = 2048,
-                    cache_dir: str | Path | None = None, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+                    cache_dir: str | Path | None = None, device: str = "auto",
+                    dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
     """An (n x hidden) float32 array, the state of `layer` at each prompt's last real token, and the
     prompts' token counts."""
     import torch
@@ -44,11 +46,13 @@ def hidden_features(model_path: str | Path, conversations: list[list[dict[str, s
              for c in conversations]
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"{feature_key(str(model_path), layer, texts)}.npz"
+        cache = Path(cache_dir) / f"{feature_key(str(model_path), layer, texts, dtype)}.npz"
         if cache.is_file():
             with np.load(cache) as stored:
                 return stored["features"], stored["tokens"]
-    model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=torch.float32).to(device)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=getattr(torch, dtype)).to(device)
     model.eval()
     index = resolve_layer(layer, model.config.num_hidden_layers)
     if tokenizer.pad_token is None:

@@ -58,7 +58,8 @@ def default_config() -> dict[str, Any]:
     try:
         project_root()
     except FileNotFoundError:
-        return {"llm": {"cache": str(Path.home() / ".cache" / "safety-compliance" / "llm.sqlite")}}
+        home = Path.home() / ".cache" / "safety-compliance"
+        return {"llm": {"cache": str(home / "llm.sqlite"), "usage_dir": str(home / "usage"), "progress": False}}
     return load_config()
 
 
@@ -80,6 +81,18 @@ class ComplianceReasoner:
         entry = ModelEntry(name=Path(str(path)).name or str(path), model=str(path), backend=backend,
                            family="compliance", group="ours", **entry_settings)
         return cls(make_generator(entry, config or default_config(), stage="judge"), max_tokens=max_tokens)
+
+    def close(self) -> None:
+        """Release the model and the cache file (also done by `with ComplianceReasoner... as guard`)."""
+        close = getattr(self.generator, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> "ComplianceReasoner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def judge_many(self, facts: list[str], law: str) -> list[Judgement]:
         requests = family_requests(self.family, law, list(facts), self.max_tokens)

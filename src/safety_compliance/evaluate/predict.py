@@ -57,6 +57,6 @@ def predict(entry: ModelEntry, registry: dict[str, ModelEntry], cfg: dict, law: 
                                         guard_dir=Path(results_dir) / "eval" / "guards")
     from ..llm import make_generator
 
-    generator = make_generator(entry, cfg, stage="evaluate")
-    return predict_with_generator(generator, entry.name, get_family(entry.family), law, test_cases,
-                                  settings.get("max_tokens"))
+    with make_generator(entry, cfg, stage="evaluate") as generator:
+        return predict_with_generator(generator, entry.name, get_family(entry.family), law, test_cases,
+                                      settings.get("max_tokens"))

@@ -58,7 +58,8 @@ def run_representation_guard(entry: ModelEntry, registry: dict[str, ModelEntry],
     family = get_family(entry.family)
     path = base_model_path(entry, registry)
     read = dict(layer=entry.options.get("layer"), batch_size=int(entry.options.get("batch_size", 8)),
-                max_length=int(entry.options.get("max_length", 2048)), cache_dir=cache_dir)
+                max_length=int(entry.options.get("max_length", 2048)), cache_dir=cache_dir,
+                device=entry.device, dtype=entry.dtype)
 
     def encode(cases):
         return hidden_features(path, [family.messages(law, c["factual_background"]) for c in cases], **read)
