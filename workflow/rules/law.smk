@@ -28,7 +28,7 @@ rule law_tree:
         # Built here, not in `shell:`, so that braces in the dumped config are not read as placeholders.
         command=lambda w, output: notebook("01_law_tree", output.notebook,
                                            f"{RESULTS}/logs/law_tree/{w.law}.log", laws=[w.law]),
-    localrule: True
+    # Not a localrule: it runs a notebook kernel for a while, which on a cluster belongs on a compute node.
     shell:
         "{params.command}"
 

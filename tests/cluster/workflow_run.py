@@ -1,0 +1,103 @@
+"""Running the project's Snakemake workflow from tests: dry runs read as jobs, and real runs in a mirror.
+
+A dry run's printout is what a user sees, so the tests read jobs and their resources from it: each
+job is a `rule NAME:` block with a `resources:` line. The printout calls every rule `rule`, local or
+not, so which rules are local comes from the rule objects (Snakemake's API) instead.
+A mirror is a temporary folder that links every top-level entry of the checkout except the
+workflow's outputs, so a test run writes its own results/ and .snakemake/ and never the checkout's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# What a workflow run writes; everything else in the checkout is shared with the mirror by a link.
+OUTPUTS = {"results", "paper_figures", ".snakemake", ".git", ".pytest_cache"}
+
+_JOB_HEAD = re.compile(r"^(?:local)?rule (\w+):$")
+
+# Prints {rule: is it a localrule} for the workflow in the working folder.
+_LOCALITY = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+with SnakemakeApi(OutputSettings()) as api:
+    workflow = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
+                            snakefile=Path("Snakefile"))._workflow
+    local = {r.name: r.name in workflow._localrules or r.norun for r in workflow.rules}
+print("LOCALITY " + json.dumps(local))
+"""
+
+
+@dataclass
+class Job:
+    rule: str
+    resources: dict[str, str] = field(default_factory=dict)
+
+
+def venv_env() -> dict[str, str]:
+    """The environment a workflow (and every SLURM job it submits) runs in: the venv's tools first."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return env
+
+
+def snakemake(args: list[str], cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`snakemake ARGS` in `cwd` with the venv's Snakemake; output captured, never raises on failure."""
+    cmd = [sys.executable, "-m", "snakemake", *args]
+    return subprocess.run(cmd, cwd=cwd, env=venv_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def parse_jobs(printout: str) -> list[Job]:
+    """The jobs of a dry run's printout, in the order printed."""
+    jobs: list[Job] = []
+    for line in printout.splitlines():
+        head = _JOB_HEAD.match(line.strip())
+        if head:
+            jobs.append(Job(rule=head.group(1)))
+        elif jobs and line.strip().startswith("resources:"):
+            items = line.strip()[len("resources:"):].split(", ")
+            jobs[-1].resources = dict(item.strip().split("=", 1) for item in items if "=" in item)
+    return jobs
+
+
+def dry_run(args: list[str], cwd: Path = ROOT, force: bool = True) -> list[Job]:
+    """Every job Snakemake would run for `args`; forced, finished work is listed too."""
+    args = ["-n", *(["--forceall"] if force else []), *args]
+    result = snakemake(args, cwd=cwd)
+    if result.returncode != 0:
+        raise AssertionError(f"dry run `snakemake {' '.join(args)}` failed:\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    jobs = parse_jobs(result.stdout + "\n" + result.stderr)
+    if not jobs:
+        raise AssertionError(f"dry run listed no jobs:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return jobs
+
+
+def rule_locality(cwd: Path = ROOT) -> dict[str, bool]:
+    """Every rule of the workflow -> whether it runs on the submitting host (a localrule)."""
+    result = subprocess.run([sys.executable, "-c", _LOCALITY], cwd=cwd, env=venv_env(),
+                            capture_output=True, text=True, timeout=300)
+    line = next((ln for ln in result.stdout.splitlines() if ln.startswith("LOCALITY ")), None)
+    if result.returncode != 0 or line is None:
+        raise AssertionError(f"could not load the workflow's rules:\n{result.stderr[-3000:]}")
+    return json.loads(line[len("LOCALITY "):])
+
+
+def make_mirror(dest: Path, root: Path = ROOT) -> Path:
+    """A folder that behaves like the checkout but keeps the outputs of a run to itself."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for entry in root.iterdir():
+        if entry.name not in OUTPUTS:
+            (dest / entry.name).symlink_to(entry)
+    return dest

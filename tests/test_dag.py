@@ -1,0 +1,90 @@
+"""The workflow's DAG at both scales: GPUs asked for exactly where the paper's scale needs them.
+
+Read from dry runs (`snakemake -n --forceall`), so the checks follow the rules as stages add them:
+the paper-scale DAG comes from the cluster profile (`--profile slurm`), the demo DAG from the
+default config.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent / "cluster"))
+from workflow_run import ROOT, dry_run, rule_locality  # noqa: E402
+
+from safety_compliance.config import deep_merge  # noqa: E402
+
+# Rules that train or run open models; at paper scale each must land on a GPU node.
+GPU_RULES = ("sft", "grpo", "evaluate", "allocate")
+
+
+@pytest.fixture(scope="module")
+def paper_compute() -> dict:
+    demo = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    return deep_merge(demo, paper)["compute"]
+
+
+@pytest.fixture(scope="module")
+def locality() -> dict[str, bool]:
+    return rule_locality()
+
+
+@pytest.fixture(scope="module")
+def rules(locality) -> set[str]:
+    return set(locality)
+
+
+@pytest.fixture(scope="module")
+def paper_jobs():
+    return dry_run(["--profile", "slurm", "all"])
+
+
+@pytest.fixture(scope="module")
+def demo_jobs():
+    return dry_run(["--cores", "1", "all"])
+
+
+def test_profile_reads_the_paper_config(paper_jobs, demo_jobs):
+    # Same pipeline, bigger jobs: the paper profile's default memory comes from config/paper.yaml.
+    assert paper_jobs and demo_jobs
+    print(f"\njobs: demo {len(demo_jobs)}, paper {len(paper_jobs)}", file=sys.stderr)
+
+
+def test_demo_dag_requests_no_gpu(demo_jobs):
+    asking = sorted({j.rule for j in demo_jobs if "gpu" in j.resources or "gpu_model" in j.resources})
+    assert not asking, f"demo-scale rules ask for a GPU: {asking}"
+
+
+def test_paper_gpu_rules_carry_their_compute(paper_jobs, paper_compute, rules, locality):
+    for rule in set(GPU_RULES) & rules:
+        spec = paper_compute.get(rule, {})
+        assert spec.get("gpu", 0) > 0, f"config/paper.yaml compute gives rule {rule} no GPU"
+    for rule, spec in paper_compute.items():
+        if rule == "default" or not spec.get("gpu") or rule not in rules:
+            continue
+        jobs = [j for j in paper_jobs if j.rule == rule]
+        assert jobs, f"GPU rule {rule} is not in the paper-scale DAG"
+        on_gpu = [j for j in jobs if j.resources.get("gpu") == str(spec["gpu"])]
+        assert on_gpu, f"no {rule} job asks for {spec['gpu']} GPU(s): {[j.resources for j in jobs]}"
+        assert not locality[rule], f"{rule} is a localrule, so it would never reach a GPU node"
+        for job in on_gpu:
+            for key in ("cpus_per_gpu", "mem_mb", "runtime"):
+                if key in spec:
+                    assert job.resources.get(key) == str(spec[key]), (
+                        f"{rule}: {key} is {job.resources.get(key)}, config/paper.yaml says {spec[key]}")
+
+
+def test_local_rules_ask_for_no_gpu(paper_jobs, locality):
+    assert not [j.rule for j in paper_jobs if locality[j.rule] and "gpu" in j.resources]
+
+
+def test_every_rule_is_in_the_paper_dag(paper_jobs, rules):
+    # `all` reaches every rule but the ones that only make inputs a user may already have.
+    optional = {"fetch_resources", "embedded_model"}
+    missing = rules - {j.rule for j in paper_jobs} - optional
+    assert not missing, f"rules no target of `all` needs at paper scale: {sorted(missing)}"
