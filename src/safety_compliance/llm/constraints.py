@@ -34,7 +34,8 @@ def _check_json(text: str, schema: dict) -> tuple[str, str | None]:
     last_reason = "output holds no JSON value"
     for candidate in _json_candidates(text):
         try:
-            value = json.loads(candidate)
+            # strict=False admits raw control characters inside strings, which grammars let through.
+            value = json.loads(candidate, strict=False)
         except json.JSONDecodeError as err:
             last_reason = f"output is not valid JSON ({err.msg} at char {err.pos})"
             continue

@@ -73,8 +73,11 @@ class _RowSampler:
         chosen = torch.full_like(scores, float("-inf"))
         width = input_ids.shape[1]
         for row, request in enumerate(self.requests):
+            matcher = self.matchers[row]
             if self.finish[row] is not None or len(self.tokens[row]) >= request.max_tokens:
-                self.finish[row] = self.finish[row] or "length"
+                # A finished grammar admits nothing but EOS, so reaching the limit there is a stop.
+                complete = matcher is not None and matcher.is_completed()
+                self.finish[row] = self.finish[row] or ("stop" if complete else "length")
                 chosen[row, self.eos[0]] = 0.0
                 continue
             logits = scores[row].float().clone()
@@ -83,7 +86,6 @@ class _RowSampler:
                 picked = logits[seen]
                 logits[seen] = torch.where(picked > 0, picked / request.repetition_penalty,
                                            picked * request.repetition_penalty)
-            matcher = self.matchers[row]
             if matcher is not None:
                 import xgrammar as xgr
 
