@@ -29,6 +29,8 @@ rule law_tree:
         command=lambda w, output: notebook("01_law_tree", output.notebook,
                                            f"{RESULTS}/logs/law_tree/{w.law}.log", laws=[w.law]),
     # Not a localrule: it runs a notebook kernel for a while, which on a cluster belongs on a compute node.
+    resources:
+        **compute("law_tree"),
     shell:
         "{params.command}"
 
