@@ -81,8 +81,9 @@ def test_snakemake_refuses_a_bad_configfile(root, tmp_path, bad, named):
 
 @pytest.mark.slow
 def test_snakemake_plans_one_law_tree_job_per_law(root):
-    done = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--nolock", "--forcerun",
-                           "law_tree", "results/law/eu_ai_act/seeds.jsonl", "results/law/gdpr/seeds.jsonl"],
+    # Targets before --forcerun, which takes every name after it.
+    done = subprocess.run([sys.executable, "-m", "snakemake", "results/law/eu_ai_act/seeds.jsonl",
+                           "results/law/gdpr/seeds.jsonl", "-n", "--cores", "1", "--nolock", "--forcerun", "law_tree"],
                           cwd=root, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "results/notebooks/01_law_tree_eu_ai_act.ipynb" in done.stdout

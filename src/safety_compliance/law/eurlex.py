@@ -56,7 +56,7 @@ def _drop_keep_tail(element) -> None:
 
 def _stream(container):
     """The container's content in document order as ('text', str), ('item', label, cell) and
-    ('paragraph', label, div) entries; quoted blocks and wrappers are read through."""
+    ('paragraph', None, div) entries; quoted blocks and wrappers are read through."""
     if container.text and container.text.strip():
         yield ("text", _squash(container.text))
     for child in container:
