@@ -174,3 +174,5 @@ def test_stats_count_per_chapter_and_depth(resources):
     assert 0 < stats["text_length"]["min"] <= stats["text_length"]["median"] <= stats["text_length"]["max"]
     with pytest.raises(ValueError, match="unknown law 'ccpa'"):
         build_pool("ccpa", OFFICIAL)
+    _, _, gdpr_stats = build_pool("gdpr", {**OFFICIAL, "include_annexes": True})
+    assert gdpr_stats["notes"] == ["include_annexes has no effect: gdpr has no annexes"]

@@ -44,6 +44,8 @@ def build_pool(law: str, law_cfg: dict[str, Any], source: str | Path | None = No
         source = str(source or OFFICIAL[law][0])
         tree, notes = parse_official(law, source), []
         seeds = tree_seeds(tree, options)
+        if options.include_annexes and not tree.nodes_of("annex"):
+            notes.append(f"include_annexes has no effect: {law} has no annexes")
     elif law_cfg["seed_source"] == "privaci_kb":
         source = str(source or KB_ROOT)
         tree, seeds, notes = kb_pool(source, law, options)
