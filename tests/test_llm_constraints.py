@@ -92,11 +92,12 @@ class Scripted:
     def enforces(self, constraint):
         return False
 
-    def run(self, requests, on_result):
+    def run(self, requests, on_results):
         for index, request in enumerate(requests):
             self.calls += 1
             script = self.answers[request.messages[0]["content"]]
-            on_result(index, Completion(text=script.pop(0) if len(script) > 1 else script[0], finish_reason="stop"))
+            text = script.pop(0) if len(script) > 1 else script[0]
+            on_results([(index, Completion(text=text, finish_reason="stop"))])
 
 
 def test_parse_and_retry_is_bounded_and_never_drops_a_request(tmp_path):

@@ -68,12 +68,18 @@ class CallCache:
                 hits[index] = completion
         return hits
 
-    def put(self, identity: str, request: Request, completion: Completion) -> None:
-        stored = dataclasses.replace(completion, cached=False)
-        payload = json.dumps(dataclasses.asdict(stored), sort_keys=True, ensure_ascii=False)
+    def put_many(self, identity: str, items: list[tuple[Request, Completion]]) -> None:
+        """Store answers in one transaction: a killed process leaves all of them or none."""
+        rows = []
+        for request, completion in items:
+            stored = dataclasses.replace(completion, cached=False)
+            payload = json.dumps(dataclasses.asdict(stored), sort_keys=True, ensure_ascii=False)
+            rows.append((call_key(identity, request), identity, request.canonical(), payload))
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO calls (key, model, request, completion) VALUES (?, ?, ?, ?)",
-                             (call_key(identity, request), identity, request.canonical(), payload))
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO calls (key, model, request, completion) VALUES (?, ?, ?, ?)", rows)
 
     def count(self, identity: str | None = None) -> int:
         with self._lock:

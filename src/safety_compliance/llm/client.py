@@ -29,8 +29,10 @@ class Backend(Protocol):
 
     def enforces(self, constraint: Constraint | None) -> bool: ...
 
-    def run(self, requests: Sequence[Request], on_result: Callable[[int, Completion], None]) -> None:
-        """Call `on_result(index, completion)` once per request, as each one finishes."""
+    def run(self, requests: Sequence[Request],
+            on_results: Callable[[list[tuple[int, Completion]]], None]) -> None:
+        """Hand each request's completion to `on_results([(index, completion), ...])` as soon as it
+        exists; one call per group that finished together (an hf batch, one API call)."""
 
 
 class CachedGenerator:
@@ -74,39 +76,48 @@ class CachedGenerator:
             while pending:
                 retry: list[int] = []
 
-                def on_result(j: int, completion: Completion, pending=pending, attempt=attempt, retry=retry):
-                    index = pending[j]
-                    request = requests[index]
-                    tally.model_calls += 1
-                    tally.prompt_tokens += completion.prompt_tokens
-                    tally.completion_tokens += completion.completion_tokens
-                    completion.attempts = attempt + completion.attempts
-                    if completion.error is None:
-                        reason = self._check(request, completion)
-                        if reason is not None:
-                            if attempt < self.max_retries and self._retry_may_help(request):
-                                retry.append(index)
-                                return
-                            completion.error = (f"{self.model_id}: constraint not met after {attempt + 1} "
-                                                f"attempt(s): {reason}")
-                    results[index] = completion
-                    tally.failures += completion.error is not None
+                def on_results(done: list[tuple[int, Completion]], pending=pending, attempt=attempt,
+                               retry=retry) -> None:
+                    final = []
+                    for j, completion in done:
+                        index = pending[j]
+                        if self._settle(requests[index], completion, attempt, tally):
+                            results[index] = completion
+                            final.append((requests[index], completion))
+                        else:
+                            retry.append(index)
                     # Transport failures are not answers: a later run should ask again.
-                    if self.cache is not None and completion.finish_reason != "error":
-                        self.cache.put(self.backend.identity, request, completion)
-                    bar.update(1)
+                    keep = [(r, c) for r, c in final if c.finish_reason != "error"]
+                    if self.cache is not None and keep:
+                        self.cache.put_many(self.backend.identity, keep)
+                    bar.update(len(final))
                     elapsed = max(time.monotonic() - started, 1e-9)
                     bar.set_postfix_str(f"{tally.completion_tokens / elapsed:.1f} tok/s", refresh=False)
 
                 batch = [requests[i] if attempt == 0 else dataclasses.replace(requests[i], seed=requests[i].seed + attempt)
                          for i in pending]
-                self.backend.run(batch, on_result)
+                self.backend.run(batch, on_results)
                 pending, attempt = sorted(retry), attempt + 1
         finally:
             bar.close()
             self.stats.add(tally)
             usage.flush(self.usage_dir, self.stage, self.model_id, tally, *self.prices)
         return results  # type: ignore[return-value]
+
+    def _settle(self, request: Request, completion: Completion, attempt: int, tally: usage.Tally) -> bool:
+        """Count the call and check its constraint; False when the request should be tried again."""
+        tally.model_calls += 1
+        tally.prompt_tokens += completion.prompt_tokens
+        tally.completion_tokens += completion.completion_tokens
+        completion.attempts = attempt + completion.attempts
+        if completion.error is None:
+            reason = self._check(request, completion)
+            if reason is not None:
+                if attempt < self.max_retries and self._retry_may_help(request):
+                    return False
+                completion.error = f"{self.model_id}: constraint not met after {attempt + 1} attempt(s): {reason}"
+        tally.failures += completion.error is not None
+        return True
 
     def _check(self, request: Request, completion: Completion) -> str | None:
         text, reason = check(completion.text, request.constraint)

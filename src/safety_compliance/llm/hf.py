@@ -153,12 +153,12 @@ class HFBackend:
     def enforces(self, constraint: Constraint | None) -> bool:
         return True
 
-    def run(self, requests: Sequence[Request], on_result: Callable[[int, Completion], None]) -> None:
-        # Consecutive fixed-size chunks: a resumed run cuts its remaining requests the same way.
+    def run(self, requests: Sequence[Request], on_results: Callable[[list[tuple[int, Completion]]], None]) -> None:
+        # Consecutive fixed-size chunks, each stored whole: a resumed run cuts its remaining
+        # requests into the very same batches, so even padding noise repeats itself.
         for start in range(0, len(requests), self.batch_size):
             batch = list(requests[start:start + self.batch_size])
-            for offset, completion in enumerate(self._generate_batch(batch)):
-                on_result(start + offset, completion)
+            on_results([(start + offset, c) for offset, c in enumerate(self._generate_batch(batch))])
 
     def _generate_batch(self, batch: list[Request]) -> list[Completion]:
         import torch

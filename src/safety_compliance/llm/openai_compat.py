@@ -78,12 +78,12 @@ class OpenAIBackend:
     def enforces(self, constraint: Constraint | None) -> bool:
         return constraint is None or (constraint.kind == "json_schema" and self.response_format == "json_schema")
 
-    def run(self, requests: Sequence[Request], on_result: Callable[[int, Completion], None]) -> None:
+    def run(self, requests: Sequence[Request], on_results: Callable[[list[tuple[int, Completion]]], None]) -> None:
         # A fresh loop in a worker thread: safe even when the caller (a notebook) runs a loop already.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(asyncio.run, self._run_all(list(requests), on_result)).result()
+            pool.submit(asyncio.run, self._run_all(list(requests), on_results)).result()
 
-    async def _run_all(self, requests: list[Request], on_result) -> None:
+    async def _run_all(self, requests: list[Request], on_results) -> None:
         from openai import AsyncOpenAI
 
         client = AsyncOpenAI(api_key=self._key, base_url=self.where, max_retries=0, timeout=self.timeout)
@@ -92,7 +92,7 @@ class OpenAIBackend:
         async def one(index: int, request: Request) -> None:
             async with gate:
                 completion = await self._call(client, request)
-            on_result(index, completion)
+            on_results([(index, completion)])
 
         try:
             tasks = [asyncio.create_task(one(i, r)) for i, r in enumerate(requests)]
