@@ -64,9 +64,12 @@ def run_representation_guard(entry: ModelEntry, registry: dict[str, ModelEntry],
     def encode(cases):
         return hidden_features(path, [family.messages(law, c["factual_background"]) for c in cases], **read)
 
+    unsafe = np.array([c["label"] == "prohibited" for c in train_cases])
+    if unsafe.all() or not unsafe.any():
+        raise ValueError(f"representation guard '{entry.name}': the {law} train split has only "
+                         f"{'prohibited' if unsafe.any() else 'permitted'} cases; it needs both labels to learn from")
     train_x, _ = encode(train_cases)
     test_x, test_tokens = encode(test_cases)
-    unsafe = np.array([c["label"] == "prohibited" for c in train_cases])
     if method == "polytope":
         guard = train_polytope(train_x, unsafe, polytope_config)
         scores = polytope_scores(guard, test_x)          # largest facet violation; > 0 is unsafe

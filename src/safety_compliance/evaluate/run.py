@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import LAW_NAMES
 from ..jsonl import read_jsonl, write_jsonl
 from ..registry import ModelEntry, get_model, load_registry
 from ..report.tables import beside_paper, write_table
@@ -114,7 +115,7 @@ def build_tables(cfg: dict, results_dir: str | Path = "results", tables_dir: str
             name, group = row_of(registry[model], bases)
             rows.append((name, group, metrics.chapter_accuracy(scored(cfg, model, spec.law, results_dir), spec.law)))
         table = accuracy_table(rows, spec.law)
-        caption = f"Table {spec.number}: accuracy (%) per chapter on the {spec.law} test split ({scale} scale)"
+        caption = f"Table {spec.number}: accuracy (%) per chapter on the {LAW_NAMES[spec.law]} test split ({scale} scale)"
         write_table(table, tables_dir / f"table{spec.number}", caption)
         paper = paper_table(paper_results, spec.paper_key, spec.law)
         versus = beside_paper(table, paper)
