@@ -18,7 +18,7 @@ def tiny(tiny_model):
 
 
 def test_batched_greedy_matches_one_at_a_time(tiny, tmp_path):
-    requests = [ask(f"question {i} " + "word " * i, max_tokens=12) for i in range(6)]
+    requests = [ask(f"question {i} " + "word " * i, max_tokens=10) for i in range(5)]
     with make_generator(tiny, llm_cfg(tmp_path / "a"), stage="t") as batched:
         together = batched.generate(requests)
     single = ModelEntry(name="tiny", model=tiny.model, batch_size=1)
