@@ -41,6 +41,7 @@ print("LOCALITY " + json.dumps(local))
 class Job:
     rule: str
     resources: dict[str, str] = field(default_factory=dict)
+    wildcards: dict[str, str] = field(default_factory=dict)
 
 
 def venv_env() -> dict[str, str]:
@@ -65,9 +66,10 @@ def parse_jobs(printout: str) -> list[Job]:
         head = _JOB_HEAD.match(line.strip())
         if head:
             jobs.append(Job(rule=head.group(1)))
-        elif jobs and line.strip().startswith("resources:"):
-            items = line.strip()[len("resources:"):].split(", ")
-            jobs[-1].resources = dict(item.strip().split("=", 1) for item in items if "=" in item)
+        elif jobs and line.strip().startswith(("resources:", "wildcards:")):
+            key, _, rest = line.strip().partition(":")
+            pairs = dict(item.strip().split("=", 1) for item in rest.split(", ") if "=" in item)
+            setattr(jobs[-1], key, pairs)
     return jobs
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import yaml
 
 from ..config import load_config
+from .law_summary import write_law_summary
+from .pages import write_table_page
 from .reproduction import write_reproduction
 
 
@@ -16,6 +18,12 @@ def _reproduction(args) -> None:
     paper = yaml.safe_load(Path(args.paper_results).read_text(encoding="utf-8"))
     write_reproduction(cfg, paper, args.results, args.out, args.html)
     print(f"wrote {args.out}" + (f" and {args.html}" if args.html else ""))
+
+
+def _law_summary(args) -> None:
+    cfg = load_config(args.config, json.loads(args.overrides) if args.overrides else None)
+    for path in write_law_summary(args.results, args.figures, cfg["laws"], cfg["scale"]):
+        print(f"wrote {path}")
 
 
 def register(sub) -> None:
@@ -29,3 +37,13 @@ def register(sub) -> None:
     repro.add_argument("--out", default="results/reproduction.md")
     repro.add_argument("--html", default=None, help="also write the report as HTML here")
     repro.set_defaults(run=_reproduction)
+    page = actions.add_parser("table-page", help="a results/tables CSV as a web page for the HTML report")
+    page.add_argument("csv")
+    page.add_argument("out")
+    page.set_defaults(run=lambda a: write_table_page(a.csv, a.out))
+    law = actions.add_parser("law-summary", help="seeds per chapter of each law: a table and a figure")
+    law.add_argument("--config", default="config/config.yaml")
+    law.add_argument("--overrides", default=None, help="JSON merged over the config (what a rule passes)")
+    law.add_argument("--results", default="results")
+    law.add_argument("--figures", default="paper_figures")
+    law.set_defaults(run=_law_summary)

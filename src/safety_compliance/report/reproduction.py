@@ -188,8 +188,11 @@ class Figure:
 
 
 def read_run_tables(tables_dir: Path) -> dict[str, pd.DataFrame]:
-    """results/tables/table*.csv by stem (table3, table_privaci, ...)."""
-    return {p.stem: pd.read_csv(p) for p in sorted(tables_dir.glob("table*.csv"))}
+    """results/tables/*.csv by stem (table3, table_privaci, extrapolate_missing_rates, ...).
+
+    A stage's own `*_vs_paper` tables are left out: this report makes that comparison itself.
+    """
+    return {p.stem: pd.read_csv(p) for p in sorted(tables_dir.glob("*.csv")) if not p.stem.endswith("_vs_paper")}
 
 
 def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, pd.DataFrame]) -> list[Figure]:
@@ -223,15 +226,30 @@ def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, 
         gain = None if base is None or ours is None else round(ours - base, 2)
         figures.append(Figure(f"GRPO gain over Qwen2.5-7B base (appendix B), {LAW_TITLES[law]}",
                               _dig(text, "appendix_b_gain_qwen25", law), gain, f"results/tables/{stem}.csv"))
-    summary = results / "extrapolate" / "summary.json"
-    extrapolate = _read_json(summary)
+    rates = missing_rates(tables.get("extrapolate_missing_rates"))
     for dataset, value in (_dig(text, "chapter_missing_rate_percent") or {}).items():
-        figures.append(Figure(f"chapter missing rate %, {dataset}", value,
-                              _dig(extrapolate, "chapter_missing_rate_percent", dataset), str(summary)))
+        figures.append(Figure(f"chapter missing rate %, {dataset}", value, rates.get(dataset),
+                              "results/tables/extrapolate_missing_rates.csv"))
     for metric, value in (_dig(text, "human_eval_extrapolated_data") or {}).items():
-        figures.append(Figure(f"human evaluation of extrapolated cases, {metric}", value,
-                              _dig(extrapolate, "human_eval", metric), str(summary)))
+        # Ratings by people: a run makes the annotation kit, never the ratings themselves.
+        figures.append(Figure(f"human evaluation of extrapolated cases, {metric}", value, None,
+                              "human annotators (the run writes the annotation kit)"))
     return figures
+
+
+def missing_rates(frame: pd.DataFrame | None) -> dict[str, float]:
+    """The extrapolation stage's missing rate (both laws pooled) by the paper's dataset key."""
+    if frame is None or "Dataset" not in frame or "Missing % (both)" not in frame:
+        return {}
+    from ..extrapolate.datasets import DATASETS
+
+    paper_key = {spec.display: spec.paper_key for spec in DATASETS.values()}
+    rates: dict[str, float] = {}
+    for _, row in frame.iterrows():
+        key = paper_key.get(row["Dataset"])
+        if key and key not in rates and pd.notna(row["Missing % (both)"]):
+            rates[key] = round(float(row["Missing % (both)"]), 2)
+    return rates
 
 
 def scale_section(cfg: dict, results: Path) -> Section:
@@ -277,7 +295,7 @@ def table_sections(paper: dict, tables: dict[str, pd.DataFrame]) -> tuple[list[S
         sections.append(Section(title, blocks))
     paper_stems = {f"table{m.group(1)}" for k in paper if (m := re.fullmatch(r"table(\d+)_.*", k))}
     for stem, frame in tables.items():
-        if stem not in paper_stems:
+        if stem.startswith("table") and stem not in paper_stems:
             sections.append(Section(f"{stem} (this run only; no paper counterpart)", [frame]))
     return sections, missing
 
