@@ -56,7 +56,7 @@ class RunSettings:
     def trainer_kwargs(self) -> dict[str, Any]:
         """The transformers TrainingArguments these settings fill in."""
         return {
-            "seed": self.seed, "bf16": self.bf16, "gradient_checkpointing": self.gradient_checkpointing,
+            "seed": self.seed, "bf16": self.bf16, "activation_checkpointing": self.gradient_checkpointing,
             "save_strategy": "steps", "save_steps": self.save_steps, "save_total_limit": self.save_total_limit,
             "logging_steps": self.logging_steps, "logging_first_step": True, "report_to": "none",
             # Adam as the paper says (AdamW without weight decay); the paper names no schedule, so the
@@ -130,6 +130,8 @@ class GRPOSettings:
             "num_generations": self.num_generations, "max_completion_length": self.max_completion_length,
             "repetition_penalty": self.repetition_penalty, "temperature": self.temperature, "beta": self.beta,
             "num_train_epochs": self.epochs, "max_steps": self.max_steps, "use_vllm": self.use_vllm,
+            # The paper trains with GRPO proper (per-sequence mean); TRL 1.x defaults to DAPO's aggregation.
+            "loss_type": "grpo",
         }
         if self.use_vllm:
             kwargs.update(vllm_mode="colocate", vllm_gpu_memory_utilization=self.vllm_gpu_memory_utilization)

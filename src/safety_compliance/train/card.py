@@ -1,0 +1,43 @@
+"""The model card (README.md) saved beside each trained student."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import ModelEntry
+from .students import STAGES
+
+
+def _table(rows: dict[str, Any], head: tuple[str, str]) -> list[str]:
+    lines = [f"| {head[0]} | {head[1]} |", "|---|---|"]
+    lines += [f"| {key} | {value:.6g} |" if isinstance(value, float) else f"| {key} | {value} |"
+              for key, value in rows.items()]
+    return lines
+
+
+def model_card(*, stage: str, student: str, base: ModelEntry, base_path: str, scale: str,
+               data: dict[str, int], data_files: list[str], hyper_parameters: dict[str, Any],
+               metrics: dict[str, Any], notes: list[str]) -> str:
+    """Markdown with Hugging Face front matter: what was trained from what, on which data, how, and the
+    last logged metrics."""
+    title = f"{STAGES[stage]} ({base.label})"
+    lines = [
+        "---", f"base_model: {base.model}", "library_name: transformers",
+        "tags: [safety-compliance, eu-ai-act, gdpr, trl, " + stage + "]", "---", "",
+        f"# {title}", "",
+        f"Stage {'5 (supervised fine-tuning)' if stage == 'sft' else '6 (GRPO)'} of the rebuild of \"Safety "
+        "Compliance: Rethinking LLM Safety Reasoning through the Lens of Compliance\" (arXiv:2509.22250). "
+        "Given a law's name and the facts of a case, the model reasons inside `<think>...</think>`, "
+        "summarises, and answers `\\boxed{prohibited}` or `\\boxed{permitted}`.", "",
+        f"Scale: **{scale}**" + (" (a tiny demo run: its numbers say nothing about the method)."
+                                 if scale != "paper" else "."), "",
+        "## Base model", "", f"`{student}` ({base.label}), loaded from `{base_path}`.", "",
+        "## Data", "",
+        *_table({law: n for law, n in data.items()} | {"total": sum(data.values())}, ("law", "records")), "",
+        "Files: " + ", ".join(f"`{f}`" for f in data_files) + ".", "",
+        "## Hyper-parameters", "", *_table(hyper_parameters, ("setting", "value")), "",
+        "## Final metrics", "", *_table(metrics, ("metric", "last logged value")), "",
+    ]
+    if notes:
+        lines += ["## Notes", "", *[f"- {note}" for note in notes], ""]
+    return "\n".join(lines)
