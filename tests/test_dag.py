@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent / "cluster"))
-from workflow_run import ROOT, dry_run, rule_locality  # noqa: E402
+from workflow_run import ROOT, dry_run, rule_locality, snakemake  # noqa: E402
 
 from safety_compliance.config import deep_merge  # noqa: E402
 
@@ -49,13 +49,17 @@ def demo_jobs():
     return dry_run(["--cores", "1", "all"])
 
 
-def test_profile_reads_the_paper_config(paper_jobs, demo_jobs):
-    # Same pipeline, bigger jobs: the paper profile's default memory comes from config/paper.yaml.
-    assert paper_jobs and demo_jobs
-    print(f"\njobs: demo {len(demo_jobs)}, paper {len(paper_jobs)}", file=sys.stderr)
+def test_profile_reads_the_paper_config():
+    """`--profile slurm` puts config/paper.yaml over the default, down to what the notebooks get."""
+    law = ["-n", "--forceall", "--printshellcmds", "results/law/gdpr/tree.json"]
+    paper = snakemake([*law, "--profile", "slurm"])
+    demo = snakemake([*law, "--cores", "1"])
+    assert "scale: paper" in paper.stdout and "scale: demo" not in paper.stdout, paper.stderr[-2000:]
+    assert "scale: demo" in demo.stdout, demo.stderr[-2000:]
 
 
-def test_demo_dag_requests_no_gpu(demo_jobs):
+def test_demo_dag_requests_no_gpu(demo_jobs, paper_jobs):
+    print(f"\njobs in the DAG: demo {len(demo_jobs)}, paper {len(paper_jobs)}", file=sys.stderr)
     asking = sorted({j.rule for j in demo_jobs if "gpu" in j.resources or "gpu_model" in j.resources})
     assert not asking, f"demo-scale rules ask for a GPU: {asking}"
 

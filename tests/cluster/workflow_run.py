@@ -9,6 +9,7 @@ workflow's outputs, so a test run writes its own results/ and .snakemake/ and ne
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -74,7 +75,24 @@ def parse_jobs(printout: str) -> list[Job]:
 
 
 def dry_run(args: list[str], cwd: Path = ROOT, force: bool = True) -> list[Job]:
-    """Every job Snakemake would run for `args`; forced, finished work is listed too."""
+    """Every job Snakemake would run for `args`; forced, finished work is listed too.
+
+    Forced dry runs of the checkout are shared by the tests of one session (the DAG does not change
+    during a test run, and each dry run costs seconds of CPU).
+    """
+    key = (tuple(args), str(cwd))
+    if force and key in _DRY_RUNS:
+        return list(_DRY_RUNS[key])
+    jobs = _dry_run(args, cwd, force)
+    if force:
+        _DRY_RUNS[key] = jobs
+    return list(jobs)
+
+
+_DRY_RUNS: dict[tuple, list[Job]] = {}
+
+
+def _dry_run(args: list[str], cwd: Path, force: bool) -> list[Job]:
     args = ["-n", *(["--forceall"] if force else []), *args]
     result = snakemake(args, cwd=cwd)
     if result.returncode != 0:
@@ -86,6 +104,7 @@ def dry_run(args: list[str], cwd: Path = ROOT, force: bool = True) -> list[Job]:
     return jobs
 
 
+@functools.lru_cache(maxsize=None)
 def rule_locality(cwd: Path = ROOT) -> dict[str, bool]:
     """Every rule of the workflow -> whether it runs on the submitting host (a localrule)."""
     result = subprocess.run([sys.executable, "-c", _LOCALITY], cwd=cwd, env=venv_env(),
