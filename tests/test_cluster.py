@@ -30,9 +30,18 @@ CLUSTER_RULES = os.environ.get("SC_CLUSTER_RULES", "law_tree").split(",")
 RUN_TIMEOUT = 900      # seconds; the plugin would wait forever on a job SLURM lost
 
 
-def loud_skip(reason: str) -> None:
+def say(config, text: str) -> None:
+    """A line in the test log whether or not pytest captures output (the CI log must show it)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(text)
+    else:
+        print(text, file=sys.stderr, flush=True)
+
+
+def loud_skip(config, reason: str) -> None:
     """Skip, but make sure a reader of the CI log sees why the cluster was not tested."""
-    print(f"\n*** CLUSTER TEST SKIPPED: {reason} ***\n", file=sys.stderr, flush=True)
+    say(config, f"\n*** CLUSTER TEST SKIPPED: {reason} ***")
     pytest.skip(f"CLUSTER TEST SKIPPED: {reason}")
 
 
@@ -41,26 +50,26 @@ def _script(action: str, timeout: int) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def slurm_cluster():
+def slurm_cluster(pytestconfig):
     """A running one-node cluster; its daemons are stopped (by PID) however the tests end."""
     if os.geteuid() != 0:
-        loud_skip("not root, so SLURM cannot be installed and its daemons cannot be started")
+        loud_skip(pytestconfig, "not root, so SLURM cannot be installed and its daemons cannot be started")
     if not shutil.which("apt-get") and not shutil.which("slurmctld"):
-        loud_skip("no apt-get (not Debian) and no SLURM installed")
+        loud_skip(pytestconfig, "no apt-get (not Debian) and no SLURM installed")
     installed = _script("install", timeout=900)
     if installed.returncode != 0:
-        loud_skip(f"installing slurm-wlm and munge failed: {installed.stderr.strip()[-500:]}")
+        loud_skip(pytestconfig, f"installing slurm-wlm and munge failed: {installed.stderr.strip()[-500:]}")
     started = _script("start", timeout=180)
     if started.returncode == 3:    # refused before starting anything (e.g. a real cluster is running)
-        loud_skip(f"the test cluster was not started: {started.stderr.strip()[-800:]}")
+        loud_skip(pytestconfig, f"the test cluster was not started: {started.stderr.strip()[-800:]}")
     try:
         if started.returncode != 0:
-            loud_skip(f"the SLURM daemons did not start: {started.stderr.strip()[-800:]}")
-        print(started.stdout, file=sys.stderr)
+            loud_skip(pytestconfig, f"the SLURM daemons did not start: {started.stderr.strip()[-800:]}")
+        say(pytestconfig, "\n" + started.stdout.strip())
         yield
     finally:
         stopped = _script("stop", timeout=60)
-        print(stopped.stdout + stopped.stderr, file=sys.stderr)
+        say(pytestconfig, (stopped.stdout + stopped.stderr).strip())
 
 
 def test_demo_requests_no_gpu_and_paper_profile_does():
@@ -76,7 +85,7 @@ def test_demo_requests_no_gpu_and_paper_profile_does():
     assert gpu_rules <= with_gpu, f"paper-scale rules without a GPU: {sorted(gpu_rules - with_gpu)}"
 
 
-def test_law_stage_runs_as_slurm_jobs(slurm_cluster, tmp_path):
+def test_law_stage_runs_as_slurm_jobs(slurm_cluster, tmp_path, pytestconfig):
     locality = rule_locality()
     missing = set(CLUSTER_RULES) - set(locality)
     assert not missing, f"rules to run on the cluster are not in the workflow: {sorted(missing)}"
@@ -98,11 +107,10 @@ def test_law_stage_runs_as_slurm_jobs(slurm_cluster, tmp_path):
         out = subprocess.run(["scontrol", "show", "job", jobid], capture_output=True, text=True).stdout
         state = re.search(r"JobState=(\S+)", out)
         states[jobid] = state.group(1) if state else "gone (older than MinJobAge)"
-    print(f"\ncluster run: {len(submitted)} sbatch jobs in {wall:.0f} s wall time", file=sys.stderr)
+    say(pytestconfig, f"\ncluster run: {len(submitted)} sbatch jobs in {wall:.0f} s wall time")
     for snakemake_job, slurm_id in sorted(submitted.items(), key=lambda kv: int(kv[1])):
         rule = re.search(rf"rule (\w+):\n(?:    .*\n)*?    jobid: {snakemake_job}\n", log)
-        print(f"  SLURM job {slurm_id}  rule {rule.group(1) if rule else '?'}  state {states[slurm_id]}",
-              file=sys.stderr)
+        say(pytestconfig, f"  SLURM job {slurm_id}  rule {rule.group(1) if rule else '?'}  state {states[slurm_id]}")
 
     assert run.returncode == 0, f"snakemake on SLURM failed:\n{log[-5000:]}"
     assert len(submitted) == len(planned), (

@@ -36,23 +36,32 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--hide-scrollbars", "--window-size=1400,1000"]
 
 
-def loud_skip(reason: str) -> None:
-    print(f"\n*** BROWSER TEST SKIPPED: {reason} ***\n", file=sys.stderr, flush=True)
+def loud_skip(config, reason: str) -> None:
+    """Skip, with a line in the test log whether or not pytest captures output."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    line = f"\n*** BROWSER TEST SKIPPED: {reason} ***"
+    if reporter is not None:
+        reporter.write_line(line)
+    else:
+        print(line, file=sys.stderr, flush=True)
     pytest.skip(f"BROWSER TEST SKIPPED: {reason}")
 
 
-def chromium() -> str:
+def chromium(config) -> str:
     found = shutil.which("chromium")
     if found:
         return found
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        loud_skip("chromium is not installed and cannot be (needs root and apt-get)")
+        loud_skip(config, "chromium is not installed and cannot be (needs root and apt-get)")
     for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
                               env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
         if done.returncode != 0:
-            loud_skip(f"installing chromium failed: {done.stderr.strip()[-500:]}")
-    return shutil.which("chromium") or loud_skip("chromium installed but not on PATH")
+            loud_skip(config, f"installing chromium failed: {done.stderr.strip()[-500:]}")
+    found = shutil.which("chromium")
+    if not found:
+        loud_skip(config, "chromium was installed but is not on PATH")
+    return found
 
 
 def caption_text(stem: str) -> str:
@@ -202,8 +211,8 @@ async def inspect(ws_url: str, report: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def rendered(report, tmp_path_factory) -> dict:
-    binary = chromium()
+def rendered(report, pytestconfig) -> dict:
+    binary = chromium(pytestconfig)
     browser = Browser(binary, Path(tempfile.mkdtemp(prefix="chromium-profile-")))
     try:
         return asyncio.run(asyncio.wait_for(inspect(browser.ws_url, report), timeout=240))
