@@ -29,7 +29,8 @@ PAPER = {
     },
 }
 CFG = {"scale": "demo", "laws": ["eu_ai_act", "gdpr"], "teacher": "smollm2-135m-instruct",
-       "law": {"seed_source": "official"}, "train": {"students": ["smollm2-135m-instruct"]}}
+       "models_file": "config/models.yaml", "law": {"seed_source": "official"},
+       "train": {"students": ["qwen3-8b"]}}
 
 
 def _lines(path, n):
@@ -47,9 +48,10 @@ def run(tmp_path):
     _lines(results / "benchmark" / "eu_ai_act" / "test.jsonl", 5)
     _lines(results / "eval" / "eu_ai_act" / "smollm2-135m-instruct.jsonl", 1)
     (results / "tables").mkdir()
+    # The evaluation stage's layout: Model, group, Ch.1..., Avg; the base student by its display name.
     pd.DataFrame([
-        {"group": "General Purpose Models", "model": "Qwen3-8B", "Ch.1": 50.0, "Avg": 60.0},
-        {"group": "Ours", "model": "Compliance-Reasoner-SFT (Qwen3-8B)", "Ch.1": 80.0, "Avg": 72.5},
+        {"Model": "Qwen3-8B", "group": "General Purpose Models", "Ch.1": 50.0, "Avg": 60.0},
+        {"Model": "Compliance-Reasoner-SFT", "group": "Our Models", "Ch.1": 80.0, "Avg": 72.5},
     ]).to_csv(results / "tables" / "table3.csv", index=False)
     pd.DataFrame([{"model": "x", "acc": 1.0}]).to_csv(results / "tables" / "table_privaci.csv", index=False)
     pd.DataFrame([{"model": "x", "Avg run": 1.0}]).to_csv(results / "tables" / "table3_vs_paper.csv", index=False)
@@ -87,7 +89,8 @@ def test_ambiguous_cells_are_left_unmatched():
     assert pd.isna(cells.loc["GPT-4o-mini / Avg", "this run"])
 
 
-def test_text_figures_beside_the_run(run):
+def test_text_figures_beside_the_run(run, root, monkeypatch):
+    monkeypatch.chdir(root)
     title, sections = build(CFG, PAPER, run)
     figures = _figures(sections)
     assert figures.loc["seeds, EU AI Act", "this run"] == 5
@@ -95,15 +98,16 @@ def test_text_figures_beside_the_run(run):
     assert figures.loc["seeds, GDPR", "this run"] == NOT_PRODUCED
     assert figures.loc["benchmark cases, EU AI Act", "this run"] == 10
     assert figures.loc["train:test split, EU AI Act", "this run"] == "50:50"
-    gain = figures.loc["SFT gain over the base student (Avg), EU AI Act"]
+    gain = figures.loc["SFT gain over the base student Qwen3-8B (Avg), EU AI Act"]
     assert gain["this run"] == 12.5 and gain["paper"] == 7.25 and gain["difference"] == 5.25
-    assert figures.loc["GRPO gain over the base student (Avg), EU AI Act", "this run"] == NOT_PRODUCED
+    assert figures.loc["GRPO gain over the base student Qwen3-8B (Avg), EU AI Act", "this run"] == NOT_PRODUCED
     # Aegis 1.0 stands in for the paper's Aegis 2.0 (the extrapolation stage's dataset registry says so).
     assert figures.loc["chapter missing rate %, aegis2", "this run"] == 25.0
     assert figures.loc["chapter missing rate %, aegis2", "difference"] == round(25.0 - 19.86, 2)
 
 
-def test_scale_is_stated_first_and_absent_parts_are_listed(run):
+def test_scale_is_stated_first_and_absent_parts_are_listed(run, root, monkeypatch):
+    monkeypatch.chdir(root)
     title, sections = build(CFG, PAPER, run)
     text = to_markdown_document(title, sections)
     assert "demo scale" in title
@@ -130,7 +134,8 @@ def test_html_matches_markdown(run):
     assert "class='warning'" in page and "<li>" in page
 
 
-def test_empty_run_does_not_fail(tmp_path):
+def test_empty_run_does_not_fail(tmp_path, root, monkeypatch):
+    monkeypatch.chdir(root)      # the registry path in the config is relative to the checkout
     out = tmp_path / "reproduction.md"
     write_reproduction(CFG, PAPER, tmp_path / "nothing", out, tmp_path / "reproduction.html")
     assert out.read_text().count(NOT_PRODUCED) >= 4

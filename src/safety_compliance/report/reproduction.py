@@ -8,7 +8,8 @@ is listed as not produced by this run instead of failing, so it can run after a 
 Table cells are matched by their labels rather than their position: a paper cell is the set of keys
 leading to its number in config/paper_results.yaml (e.g. {Qwen3-8B, Ch.6}); a run cell is the set of
 its row's text cells plus its column name. Labels compare without case or punctuation and without a
-trailing parenthesis, so "Compliance-Reasoner-SFT (Qwen3-8B)" in a run matches the paper's row.
+trailing parenthesis, and the paper's two spellings of our reasoners ("Compliance-" in tables 3-4,
+"Compliant-" in tables 6-7) count as one.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from ..jsonl import write_text_atomic
+from ..registry import load_registry
 from .tables import to_markdown
 
 NOT_PRODUCED = "not produced by this run"
@@ -154,18 +156,21 @@ def _row_value(frame: pd.DataFrame, label: str, column: str) -> float | None:
     return float(values.iloc[0]) if len(values) == 1 else None
 
 
-def _base_and_ours(frame: pd.DataFrame, stage: str) -> tuple[float | None, float | None]:
-    """Avg of our trained student after `stage` and of the base model it was trained from.
+def _base_and_ours(frame: pd.DataFrame, stage: str, base: str | None) -> tuple[float | None, float | None]:
+    """Avg of the base student (its display name) and of our reasoner after `stage`, from one table."""
+    if base is None:
+        return None, None
+    return _row_value(frame, base, "Avg"), _row_value(frame, OURS[stage], "Avg")
 
-    Our students are displayed "Compliance-Reasoner-SFT (<base>)", so the base is read from the label.
-    """
-    text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    for col in text_cols:
-        for value in frame[col].dropna().astype(str):
-            found = re.fullmatch(r"\s*Complian(?:ce|t)-Reasoner-(\w+)\s*\((.+)\)\s*", value)
-            if found and found.group(1).lower() == stage:
-                return _row_value(frame, found.group(2), "Avg"), _row_value(frame, value, "Avg")
-    return None, None
+
+def student_labels(cfg: dict) -> list[str]:
+    """Display names of the base students, as the evaluation tables name their rows."""
+    names = list((cfg.get("train") or {}).get("students", []))
+    try:
+        registry = load_registry(cfg["models_file"])
+    except (KeyError, FileNotFoundError):
+        return names
+    return [registry[n].label if n in registry else n for n in names]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -195,7 +200,8 @@ def read_run_tables(tables_dir: Path) -> dict[str, pd.DataFrame]:
     return {p.stem: pd.read_csv(p) for p in sorted(tables_dir.glob("*.csv")) if not p.stem.endswith("_vs_paper")}
 
 
-def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, pd.DataFrame]) -> list[Figure]:
+def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, pd.DataFrame],
+                 students: list[str]) -> list[Figure]:
     figures = []
     text = paper.get("text_figures", {})
     for law in laws:
@@ -212,20 +218,23 @@ def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, 
         split = f"{100 * train / (train + test):.0f}:{100 * test / (train + test):.0f}" if train and test else None
         figures.append(Figure(f"train:test split, {LAW_TITLES[law]}", text.get("train_test_split"), split,
                               str(results / "benchmark" / law / "{train,test}.jsonl")))
+    # Tables 3-4 hold the first base student and its reasoners, tables 6-7 (appendix B) the second.
+    bases = [*students, None, None]
     for law in laws:
         for stage in OURS:
             stem = HEADLINE[law]
-            base, ours = _base_and_ours(tables[stem], stage) if stem in tables else (None, None)
+            base, ours = _base_and_ours(tables[stem], stage, bases[0]) if stem in tables else (None, None)
             gain = None if base is None or ours is None else round(ours - base, 2)
-            figures.append(Figure(f"{stage.upper()} gain over the base student (Avg), {LAW_TITLES[law]}",
-                                  _dig(text, "headline_gain_over_qwen3_8b", law, stage), gain,
-                                  f"results/tables/{stem}.csv"))
+            figures.append(Figure(f"{stage.upper()} gain over the base student {bases[0] or ''} (Avg), "
+                                  f"{LAW_TITLES[law]}", _dig(text, "headline_gain_over_qwen3_8b", law, stage),
+                                  gain, f"results/tables/{stem}.csv"))
     for law in laws:
         stem = APPENDIX_B[law]
-        base, ours = _base_and_ours(tables[stem], "grpo") if stem in tables else (None, None)
+        base, ours = _base_and_ours(tables[stem], "grpo", bases[1]) if stem in tables else (None, None)
         gain = None if base is None or ours is None else round(ours - base, 2)
-        figures.append(Figure(f"GRPO gain over Qwen2.5-7B base (appendix B), {LAW_TITLES[law]}",
-                              _dig(text, "appendix_b_gain_qwen25", law), gain, f"results/tables/{stem}.csv"))
+        figures.append(Figure(f"GRPO gain over the second base student {bases[1] or ''} (appendix B), "
+                              f"{LAW_TITLES[law]}", _dig(text, "appendix_b_gain_qwen25", law), gain,
+                              f"results/tables/{stem}.csv"))
     rates = missing_rates(tables.get("extrapolate_missing_rates"))
     for dataset, value in (_dig(text, "chapter_missing_rate_percent") or {}).items():
         figures.append(Figure(f"chapter missing rate %, {dataset}", value, rates.get(dataset),
@@ -305,7 +314,7 @@ def build(cfg: dict, paper: dict, results: str | Path = "results") -> tuple[str,
     results = Path(results)
     laws = list(cfg.get("laws", LAW_TITLES))
     tables = read_run_tables(results / "tables")
-    figures = text_figures(paper, results, laws, tables)
+    figures = text_figures(paper, results, laws, tables, student_labels(cfg))
     figure_rows = pd.DataFrame([f.row() for f in figures])
     tables_part, missing_tables = table_sections(paper, tables)
     absent = [f"{f.name}: {f.source}" for f in figures if f.run is None] + missing_tables
