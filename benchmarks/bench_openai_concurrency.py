@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from loopback_openai import LoopbackOpenAI  # noqa: E402
+from loopback_openai import fetch_stats, separate_process  # noqa: E402
 from safety_compliance.llm import Request, make_generator  # noqa: E402
 from safety_compliance.registry import ModelEntry  # noqa: E402
 
@@ -29,26 +29,29 @@ def run(n: int, concurrency: int, latency: float, fault_rate: float) -> None:
     requests = [Request(messages=({"role": "user", "content": f"request {i}"},), max_tokens=16) for i in range(n)]
     ideal = n * latency / concurrency
     with tempfile.TemporaryDirectory() as tmp, \
-            LoopbackOpenAI(latency=latency, fault_rate=fault_rate, retry_after=0.1, hang=1.0, seed=1) as server:
-        entry = ModelEntry(name="loopback", model="loop", backend="openai", base_url=server.url,
-                           concurrency=concurrency)
+            separate_process(latency=latency, fault_rate=fault_rate, retry_after=0.1, hang=1.0, seed=1) as url:
+        entry = ModelEntry(name="loopback", model="loop", backend="openai", base_url=url, concurrency=concurrency)
         cfg = {"llm": {"cache": f"{tmp}/cache.sqlite", "usage_dir": tmp, "progress": False, "max_retries": 6,
                        "backoff_base": 0.05, "backoff_max": 1.0, "request_timeout": 0.8}}
         with make_generator(entry, cfg, stage="bench") as gen:
-            start = time.perf_counter()
+            # Warm-up (imports, connections) on other requests, so the timing is the steady state.
+            gen.generate([Request(messages=({"role": "user", "content": f"warm-up {i}"},), max_tokens=4)
+                          for i in range(concurrency)])
+            start, cpu = time.perf_counter(), time.process_time()
             out = gen.generate(requests)
-            seconds = time.perf_counter() - start
-        ok = sum(c.ok for c in out)
-        once = len(server.served) == n and set(server.served.values()) == {1}
-        attempts = Counter(c.attempts for c in out)
-        label = "clean" if fault_rate == 0 else f"{fault_rate:.0%} faults"
-        print(f"[{label}] N={n} C={concurrency} L={latency:g}s: {seconds:.2f} s, ideal N*L/C = {ideal:.2f} s, "
-              f"ratio {seconds / ideal:.2f} (target <= 1.2)")
-        print(f"[{label}] completed {ok}/{n}, each answered exactly once: {once}; "
-              f"faults injected {dict(server.injected)}")
-        print(f"[{label}] attempts per request: "
-              + ", ".join(f"{k}: {v}" for k, v in sorted(attempts.items()))
-              + f" (mean {sum(c.attempts for c in out) / n:.2f})")
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        stats = fetch_stats(url)
+    ok = sum(c.ok for c in out)
+    once = len(stats["served"]) == n + concurrency and set(stats["served"].values()) == {1}
+    attempts = Counter(c.attempts for c in out)
+    label = "clean" if fault_rate == 0 else f"{fault_rate:.0%} faults"
+    print(f"[{label}] N={n} C={concurrency} L={latency:g}s: {seconds:.2f} s, ideal N*L/C = {ideal:.2f} s, "
+          f"ratio {seconds / ideal:.2f} (target <= 1.2); client CPU {1000 * cpu / n:.1f} ms per request")
+    print(f"[{label}] completed {ok}/{n}, each answered exactly once: {once}; "
+          f"faults injected {stats['injected']}")
+    print(f"[{label}] attempts per request: "
+          + ", ".join(f"{k}: {v}" for k, v in sorted(attempts.items()))
+          + f" (mean {sum(c.attempts for c in out) / n:.2f})")
 
 
 def main() -> None:
@@ -58,9 +61,10 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.25)
     parser.add_argument("--fault-rate", type=float, default=0.3)
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (server in its own process)")
     run(args.n, args.concurrency, args.latency, 0.0)
     run(args.n, args.concurrency, args.latency, args.fault_rate)
+    print(f"load average {os.getloadavg()[0]:.1f} after")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,15 @@ how often each one was attempted and answered: `served` must end at exactly 1 pe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import multiprocessing
 import random
 import socket
 import threading
 import time
+import urllib.request
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -83,6 +86,9 @@ class LoopbackOpenAI:
         rng = random.Random(f"{self.seed}:{key}:{attempt}")
         return rng.choice(self.faults) if rng.random() < self.fault_rate else None
 
+    def stats(self) -> dict:
+        return {"attempts": dict(self.attempts), "served": dict(self.served), "injected": dict(self.injected)}
+
     def __enter__(self) -> "LoopbackOpenAI":
         owner = self
 
@@ -107,6 +113,12 @@ class LoopbackOpenAI:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_GET(self):
+                if not self.path.rstrip("/").endswith("/stats"):
+                    return self._send(404, {"error": {"message": f"no route {self.path}"}})
+                with owner._lock:
+                    self._send(200, owner.stats())
 
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -162,3 +174,32 @@ class LoopbackOpenAI:
         self._timer.cancel()
         self._server.shutdown()
         self._server.server_close()
+
+
+def _serve(options: dict, urls, stop) -> None:
+    with LoopbackOpenAI(**options) as server:
+        urls.put(server.url)
+        stop.wait(server.lifetime)
+
+
+@contextlib.contextmanager
+def separate_process(**options):
+    """The server in its own process (its URL), so that a benchmark's client does not share its
+    interpreter lock with the server's threads, as it would not with a real endpoint. Counters are
+    at GET {url}/stats."""
+    context = multiprocessing.get_context("spawn")
+    urls, stop = context.Queue(), context.Event()
+    process = context.Process(target=_serve, args=(options, urls, stop), daemon=True)
+    process.start()
+    try:
+        yield urls.get(timeout=120)
+    finally:
+        stop.set()
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+
+
+def fetch_stats(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/stats", timeout=30) as response:
+        return json.loads(response.read())

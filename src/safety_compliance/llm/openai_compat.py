@@ -13,9 +13,9 @@ import asyncio
 import email.utils
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from ..registry import ModelEntry
 from .types import Completion, Constraint, Request
@@ -71,6 +71,7 @@ class OpenAIBackend:
         self.backoff_base = float(llm.get("backoff_base", 1.0))
         self.backoff_max = float(llm.get("backoff_max", 60.0))
         self.timeout = float(llm.get("request_timeout", 600.0))
+        self._loop = self._thread = self._client = None
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.entry.model!r}, base_url={self.where!r})"
@@ -79,31 +80,45 @@ class OpenAIBackend:
         return constraint is None or (constraint.kind == "json_schema" and self.response_format == "json_schema")
 
     def run(self, requests: Sequence[Request], on_results: Callable[[list[tuple[int, Completion]]], None]) -> None:
-        # A fresh loop in a worker thread: safe even when the caller (a notebook) runs a loop already.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(asyncio.run, self._run_all(list(requests), on_results)).result()
+        # The calls run on the backend's own loop thread, so this works the same from a script and
+        # from a notebook whose kernel already runs a loop, and connections live across calls.
+        asyncio.run_coroutine_threadsafe(self._run_all(list(requests), on_results), self._start()).result()
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            from openai import AsyncOpenAI
+
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name=f"openai-{self.model_id}",
+                                            daemon=True)
+            self._thread.start()
+            self._client = AsyncOpenAI(api_key=self._key, base_url=self.where, max_retries=0, timeout=self.timeout)
+        return self._loop
+
+    def close(self) -> None:
+        if self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._client.close(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+        self._loop = self._thread = self._client = None
 
     async def _run_all(self, requests: list[Request], on_results) -> None:
-        from openai import AsyncOpenAI
-
-        client = AsyncOpenAI(api_key=self._key, base_url=self.where, max_retries=0, timeout=self.timeout)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(index: int, request: Request) -> None:
             async with gate:
-                completion = await self._call(client, request)
+                completion = await self._call(self._client, request)
             on_results([(index, completion)])
 
+        tasks = [asyncio.create_task(one(i, r)) for i, r in enumerate(requests)]
         try:
-            tasks = [asyncio.create_task(one(i, r)) for i, r in enumerate(requests)]
-            try:
-                await asyncio.gather(*tasks)
-            except BaseException:
-                for task in tasks:
-                    task.cancel()
-                raise
-        finally:
-            await client.close()
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
 
     def _arguments(self, request: Request) -> dict:
         args = {"model": self.entry.model, "messages": [dict(m) for m in request.messages],
