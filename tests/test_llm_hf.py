@@ -99,6 +99,8 @@ def test_changed_weights_miss_the_cache(tiny_model, tmp_path):
 def test_errors_name_the_problem(tiny_model, tmp_path):
     with pytest.raises(FileNotFoundError, match="model embed"):
         make_generator(ModelEntry(name="x", model="resources/models/absent"), llm_cfg(tmp_path), stage="t")
+    with pytest.raises(ValueError, match="unknown dtype 'float13'"):
+        make_generator(ModelEntry(name="x", model=str(tiny_model), dtype="float13"), llm_cfg(tmp_path), stage="t")
     with pytest.raises(ValueError, match="does not generate"):
         make_generator(ModelEntry(name="p", model="x", backend="representation"), llm_cfg(tmp_path), stage="t")
     with make_generator(ModelEntry(name="tiny", model=str(tiny_model)), llm_cfg(tmp_path), stage="t") as gen:

@@ -114,3 +114,11 @@ def test_retry_after_header_forms():
     assert retry_after_seconds({"retry-after-ms": "250"}) == 0.25
     assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
     assert retry_after_seconds({}) is None
+
+
+def test_progress_bar_shows_requests_and_tokens_per_second(tmp_path, capsys):
+    with LoopbackOpenAI() as server:
+        with make_generator(remote(server), llm_cfg(tmp_path, progress=True, **FAST), stage="bar") as gen:
+            gen.generate([ask(f"a b c {i}") for i in range(5)], desc="demo")
+    err = capsys.readouterr().err
+    assert "demo: 100%" in err and "5/5" in err and "req/s" in err and "tok/s" in err

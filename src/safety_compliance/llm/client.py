@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from tqdm.auto import tqdm
+from tqdm import tqdm   # plain text: readable in Snakemake logs and executed notebooks
 
 from . import usage
 from .cache import CallCache

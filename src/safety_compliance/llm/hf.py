@@ -35,17 +35,19 @@ def load_model(model: str, dtype: str = "float32", device: str = "auto", revisio
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if not Path(model).is_dir() and (model.startswith((".", "/")) or model.startswith("resources/")):
+    # A hub id is "org/name"; anything deeper or anchored is a folder, and a missing one is an error
+    # here rather than a confusing failed download.
+    looks_local = model.startswith((".", "/", "~")) or model.count("/") >= 2
+    if looks_local and not Path(model).expanduser().is_dir():
         raise FileNotFoundError(f"model folder '{model}' does not exist (for the embedded model run "
                                 "`safety-compliance model embed`)")
     tokenizer = AutoTokenizer.from_pretrained(model, revision=revision)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    try:
-        torch_dtype = getattr(torch, dtype)
-    except AttributeError:
-        raise ValueError(f"unknown dtype '{dtype}' for model '{model}'; use float32, bfloat16 or float16") from None
+    torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype, None)
+    if not (torch_dtype == "auto" or isinstance(torch_dtype, torch.dtype)):
+        raise ValueError(f"unknown dtype '{dtype}' for model '{model}'; use auto, float32, bfloat16 or float16")
     net = AutoModelForCausalLM.from_pretrained(model, revision=revision, dtype=torch_dtype)
     net.to(resolve_device(device)).eval()
     return net, tokenizer
