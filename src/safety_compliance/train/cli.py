@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import yaml
+
+
+def _overrides(text: str | None) -> dict | None:
+    """JSON first: YAML 1.1 reads JSON's `5e-07` as a string, not a number."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return yaml.safe_load(text)
 
 
 def _config(args):
     from ..config import load_config
 
-    return load_config(args.config_file, yaml.safe_load(args.overrides) if args.overrides else None)
+    return load_config(args.config_file, _overrides(args.overrides))
 
 
 def _sft(args) -> int:
