@@ -13,6 +13,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/resources.smk"
 include: "workflow/rules/law.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/extrapolate.smk"
 include: "workflow/rules/report.smk"
 
 

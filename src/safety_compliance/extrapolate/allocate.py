@@ -31,10 +31,15 @@ def _chapters(law: str) -> list[tuple[int, str]]:
     return CHAPTERS[law]
 
 
-def allocation_regex(law: str) -> str:
-    """The whole answer: optional reasoning, then the boxed JSON naming one of the law's chapters."""
+def allocation_regex(law: str, think_chars: int | None = None) -> str:
+    """The whole answer: reasoning inside <think> of at most `think_chars` characters (None: any
+    length, 0: none), then the boxed JSON naming one of the law's chapters or None."""
     numerals = "|".join(roman(n) for n, _ in sorted(_chapters(law), reverse=True))
-    return r'(<think>[^<]*</think>\s*)?\\boxed\{"result": "(Chapter (' + numerals + r')|None)"\}'
+    answer = r'\\boxed\{"result": "(Chapter (' + numerals + r')|None)"\}'
+    if think_chars == 0:
+        return answer
+    length = "*" if think_chars is None else "{0,%d}" % think_chars
+    return r"(<think>[^<]" + length + r"</think>\s*)?" + answer
 
 
 def allocation_messages(law: str, text: str) -> list[dict[str, str]]:
@@ -92,9 +97,9 @@ def chapter_distribution(chapters: Sequence[int | None], law: str) -> dict[int, 
 
 
 def allocate(records: Sequence[Record], law: str, generator: Generator, *, max_tokens: int = 256,
-             constrained: bool = True) -> list[dict[str, Any]]:
+             constrained: bool = True, think_chars: int | None = None) -> list[dict[str, Any]]:
     """One allocation row per record: the raw answer, the chapter (or None) and its title."""
-    constraint = Constraint("regex", allocation_regex(law)) if constrained else None
+    constraint = Constraint("regex", allocation_regex(law, think_chars)) if constrained else None
     requests = [Request(messages=allocation_messages(law, r["text"]), max_tokens=max_tokens, constraint=constraint)
                 for r in records]
     completions = generator.generate(requests, desc=f"allocate {law}")

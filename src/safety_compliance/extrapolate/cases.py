@@ -7,29 +7,33 @@ benchmark's own validation (including its leak check on the facts) decides which
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import LAW_NAMES
+from ..benchmark.case import CASE_FIELDS, parse_case
+from ..benchmark.case import case_schema as benchmark_case_schema
+from ..benchmark.validation import reason_code, validate_case
 from ..law.chapters import chapter_title, roman
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import render
 from .datasets import SAFE, UNSAFE, Record
 
-CASE_FIELDS = ("parties_involved", "factual_background", "legal_issues", "arguments", "jurisdiction")
 VERDICT_OF = {UNSAFE: "prohibited", SAFE: "permitted"}
 
 Validator = Callable[[dict[str, Any], str], list[str]]
+Bounds = dict[str, tuple[int, int]]
 
 
-def case_schema(max_chars: int | None = None) -> dict[str, Any]:
-    """The five string fields, all required, nothing else; `max_chars` bounds each field so that a
-    small model under the constraint still closes the object within its token budget."""
-    field = {"type": "string", **({"maxLength": max_chars} if max_chars else {})}
-    return {"type": "object", "properties": {name: dict(field) for name in CASE_FIELDS},
-            "required": list(CASE_FIELDS), "additionalProperties": False}
+def case_schema(max_chars: int | None = None, bounds: Bounds | None = None) -> dict[str, Any]:
+    """The benchmark's case schema (its field floors); `max_chars` adds a ceiling to each field so
+    that a small model under the constraint still closes the object within its token budget."""
+    schema = benchmark_case_schema(bounds)
+    if max_chars:
+        for spec in schema["properties"].values():
+            spec["maxLength"] = max(max_chars, spec.get("minLength", 0))
+    return schema
 
 
 def case_messages(law: str, text: str, label: str, chapter: int | None) -> list[dict[str, str]]:
@@ -40,40 +44,27 @@ def case_messages(law: str, text: str, label: str, chapter: int | None) -> list[
                   verdict=VERDICT_OF[label], safety_label=label)
 
 
-def parse_case(completion: Completion) -> tuple[dict[str, str] | None, str | None]:
-    """The five fields, or None and the reason the completion is not a usable case."""
+def parse_completion(completion: Completion) -> tuple[dict[str, Any] | None, str | None]:
+    """The JSON object of a completion, or None and the reason (`code: detail`) it is not one."""
+    if completion.finish_reason == "length":
+        return None, "truncated: the answer was cut at the token limit"
     if not completion.ok:
-        return None, f"generation failed: {completion.error}"
-    text = completion.text.strip()
-    if text.startswith("```"):
-        text = text.strip("`").removeprefix("json").strip()
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError:
-        return None, "truncated at the token limit" if completion.finish_reason == "length" else "not valid JSON"
-    if not isinstance(obj, dict):
-        return None, "not a JSON object"
-    for name in CASE_FIELDS:
-        if not isinstance(obj.get(name), str) or not obj[name].strip():
-            return None, f"field '{name}' missing or empty"
-    return {name: obj[name].strip() for name in CASE_FIELDS}, None
-
-
-def _benchmark_validation(case: dict[str, Any], law: str) -> list[str]:
-    from ..benchmark.validation import validate_case
-
-    return validate_case(case, law)
+        return None, f"generation_failed: {completion.error}"
+    return parse_case(completion.text)
 
 
 def generate_cases(samples: Sequence[Record], allocations: dict[str, int | None], law: str, dataset: str,
                    generator: Generator, *, max_tokens: int = 1024, max_chars: int | None = None,
-                   validate: Validator = _benchmark_validation) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                   bounds: Bounds | None = None, validate: Validator | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The valid cases (benchmark record shape) and a report of produced / rejected with reasons.
 
     `allocations` maps a sample id to its allocated chapter (None: missing); the chapter steers the
     case and is stored with it, so the cases can be scored per chapter like the benchmark's.
+    `bounds` are the benchmark's per-field character bounds (its defaults when None); `validate`
+    defaults to the benchmark's whole-case validation under them.
     """
-    constraint = Constraint("json_schema", case_schema(max_chars))
+    validate = validate or (lambda case, law: validate_case(case, law, bounds))
+    constraint = Constraint("json_schema", case_schema(max_chars, bounds))
     requests = [Request(messages=case_messages(law, s["text"], s["label"], allocations.get(s["id"])),
                         max_tokens=max_tokens, constraint=constraint) for s in samples]
     completions = generator.generate(requests, desc=f"cases {dataset} {law}")
@@ -82,9 +73,9 @@ def generate_cases(samples: Sequence[Record], allocations: dict[str, int | None]
     for sample, completion in zip(samples, completions, strict=True):
         tokens["prompt"] += completion.prompt_tokens
         tokens["completion"] += completion.completion_tokens
-        fields, reason = parse_case(completion)
+        fields, reason = parse_completion(completion)
         if fields is None:
-            rejected[reason] += 1
+            rejected[reason_code(reason)] += 1
             n_rejected += 1
             continue
         chapter = allocations.get(sample["id"])
@@ -92,11 +83,13 @@ def generate_cases(samples: Sequence[Record], allocations: dict[str, int | None]
             "id": f"{sample['id']}/{law}", "law": law, "dataset": dataset, "seed_id": sample["id"],
             "chapter": chapter, "article": None, "label": VERDICT_OF[sample["label"]],
             "source_label": sample["label"], "source_category": sample.get("category"),
-            "split": "test", "model": generator.model_id, **fields,
+            "split": "test", "model": generator.model_id,
+            **{name: fields[name].strip() if isinstance(fields.get(name), str) else fields.get(name)
+               for name in CASE_FIELDS if name in fields},
         }
         reasons = validate(case, law)
         if reasons:
-            rejected.update(reasons)             # a case may fail several checks; each is counted
+            rejected.update(reason_code(r) for r in reasons)   # a case may fail several checks; each counts
             n_rejected += 1
             continue
         cases.append(case)

@@ -10,12 +10,14 @@ files under `{results_dir}/extrapolate/`:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..jsonl import read_jsonl, write_json, write_jsonl
 from ..llm.types import Generator
-from ..registry import ModelEntry, get_model, load_registry
+from ..registry import ModelEntry, get_model
 from .allocate import allocate
 from .cases import generate_cases
 from .classify import classify
@@ -45,11 +47,10 @@ def settings(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def model_entry(cfg: dict[str, Any], name: str, results_dir: str | Path = "results") -> ModelEntry:
     """A registry model or one of our trained students (`{student}-sft`, `{student}-grpo`)."""
-    from ..train.students import student_entries
+    from ..evaluate.run import full_registry
 
-    models = {**load_registry(cfg["models_file"]), **student_entries(cfg, results_dir)}
-    entry = get_model(models, name)
-    if entry.backend == "hf" and entry.group == "ours" and not Path(entry.model).is_dir():
+    entry = get_model(full_registry(cfg, results_dir), name)
+    if entry.group == "ours" and not Path(entry.model).is_dir():
         raise FileNotFoundError(f"{name}: no trained model at {entry.model}; run the training stage first "
                                 "(notebook 06 / rule grpo)")
     return entry
@@ -67,10 +68,23 @@ def role_model(cfg: dict[str, Any], role: str) -> str:
     return f"{students[0]}-grpo"
 
 
-def make_generator(entry: ModelEntry, cfg: dict[str, Any]) -> Generator:
-    from ..llm import make_generator as make
+@contextmanager
+def generator_for(entry: ModelEntry, cfg: dict[str, Any], given: Generator | None = None) -> Iterator[Generator]:
+    """`given` as is (the caller owns it), or a fresh generator for `entry`, closed afterwards."""
+    if given is not None:
+        yield given
+        return
+    from ..llm import make_generator
 
-    return make(entry, cfg, stage=STAGE)
+    with make_generator(entry, cfg, stage=STAGE) as generator:
+        yield generator
+
+
+def benchmark_bounds(cfg: dict[str, Any]) -> dict[str, tuple[int, int]] | None:
+    """The benchmark stage's per-field character bounds (config `benchmark.field_chars`), so that an
+    extrapolated case passes exactly the checks a benchmark case does."""
+    chars = cfg.get("benchmark", {}).get("field_chars")
+    return {name: (int(low), int(high)) for name, (low, high) in chars.items()} if chars else None
 
 
 def prepare_samples(cfg: dict[str, Any], dataset: str, results_dir: str | Path = "results") -> dict[str, Any]:
@@ -93,9 +107,10 @@ def run_allocation(cfg: dict[str, Any], dataset: str, law: str, results_dir: str
                    generator: Generator | None = None) -> list[dict[str, Any]]:
     ex = settings(cfg)
     samples = read_jsonl(dataset_dir(dataset, results_dir) / "samples.jsonl")
-    if generator is None:
-        generator = make_generator(model_entry(cfg, role_model(cfg, "allocator"), results_dir), cfg)
-    rows = allocate(samples, law, generator, max_tokens=ex["max_tokens"]["allocate"], constrained=ex["constrained"])
+    entry = None if generator is not None else model_entry(cfg, role_model(cfg, "allocator"), results_dir)
+    with generator_for(entry, cfg, generator) as gen:
+        rows = allocate(samples, law, gen, max_tokens=ex["max_tokens"]["allocate"], constrained=ex["constrained"],
+                        think_chars=ex.get("think_chars"))
     write_jsonl(law_dir(dataset, law, results_dir) / "allocation.jsonl", rows)
     return rows
 
@@ -106,10 +121,10 @@ def run_cases(cfg: dict[str, Any], dataset: str, law: str, results_dir: str | Pa
     samples = read_jsonl(dataset_dir(dataset, results_dir) / "samples.jsonl")
     folder = law_dir(dataset, law, results_dir)
     chapters = {row["id"]: row["chapter"] for row in read_jsonl(folder / "allocation.jsonl")}
-    if generator is None:
-        generator = make_generator(model_entry(cfg, role_model(cfg, "case_writer"), results_dir), cfg)
-    cases, report = generate_cases(samples, chapters, law, dataset, generator, max_tokens=ex["max_tokens"]["case"],
-                                   max_chars=ex.get("case_field_max_chars"))
+    entry = None if generator is not None else model_entry(cfg, role_model(cfg, "case_writer"), results_dir)
+    with generator_for(entry, cfg, generator) as gen:
+        cases, report = generate_cases(samples, chapters, law, dataset, gen, max_tokens=ex["max_tokens"]["case"],
+                                       max_chars=ex.get("case_field_max_chars"), bounds=benchmark_bounds(cfg))
     write_jsonl(folder / "cases.jsonl", cases)
     write_json(folder / "case_report.json", report)
     return report
@@ -120,14 +135,34 @@ def run_classifier(cfg: dict[str, Any], model: str, results_dir: str | Path = "r
     """Every configured dataset and law's cases classified by `model` (one model load for all)."""
     ex = settings(cfg)
     entry = model_entry(cfg, model, results_dir)
-    if generator is None:
-        generator = make_generator(entry, cfg)
     out = {}
-    for dataset in ex["datasets"]:
-        for law in cfg["laws"]:
-            folder = law_dir(dataset, law, results_dir)
-            cases = read_jsonl(folder / "cases.jsonl")
-            preds = classify(cases, law, entry, generator, max_tokens=ex["max_tokens"].get("classify"))
-            write_jsonl(folder / "predictions" / f"{model}.jsonl", preds, sort_key="case_id")
-            out[(dataset, law)] = preds
+    with generator_for(entry, cfg, generator) as gen:
+        for dataset in ex["datasets"]:
+            for law in cfg["laws"]:
+                folder = law_dir(dataset, law, results_dir)
+                cases = read_jsonl(folder / "cases.jsonl")
+                preds = classify(cases, law, entry, gen, max_tokens=ex["max_tokens"].get("classify"))
+                write_jsonl(folder / "predictions" / f"{model}.jsonl", preds, sort_key="case_id")
+                out[(dataset, law)] = preds
     return out
+
+
+def run_stage(cfg: dict[str, Any], results_dir: str | Path = "results") -> None:
+    """Every job of the stage in one process (notebook 08 standalone), loading each model once."""
+    ex = settings(cfg)
+    for dataset in ex["datasets"]:
+        prepare_samples(cfg, dataset, results_dir)
+    allocator, writer = role_model(cfg, "allocator"), role_model(cfg, "case_writer")
+    with generator_for(model_entry(cfg, allocator, results_dir), cfg) as gen:
+        for dataset in ex["datasets"]:
+            for law in cfg["laws"]:
+                run_allocation(cfg, dataset, law, results_dir, gen)
+                if writer == allocator:
+                    run_cases(cfg, dataset, law, results_dir, gen)
+    if writer != allocator:
+        with generator_for(model_entry(cfg, writer, results_dir), cfg) as gen:
+            for dataset in ex["datasets"]:
+                for law in cfg["laws"]:
+                    run_cases(cfg, dataset, law, results_dir, gen)
+    for model in ex["classifiers"]:
+        run_classifier(cfg, model, results_dir)

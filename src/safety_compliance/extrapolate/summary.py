@@ -14,7 +14,7 @@ from ..report.tables import write_table
 from . import tables
 from .classify import score_frame, scores
 from .figures import FIGURE_OF_LAW, chapter_figure
-from .jobs import dataset_dir, law_dir, model_entry, settings
+from .jobs import dataset_dir, law_dir, model_entry, settings, stage_dir
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -92,3 +92,19 @@ def write_outputs(cfg: dict[str, Any], results_dir: str | Path, figures_dir: str
                 "(the paper's Aegis numbers are on Aegis 2.0)")
     return {"table8": t8, "missing": missing, "cases": generated, "table5": t5, "scores": score_rows,
             "figures": figures}
+
+
+def write_kit(cfg: dict[str, Any], results_dir: str | Path) -> dict[str, Path]:
+    """The benchmark's annotation kit for a seeded sample of the generated cases; each case is shown
+    beside the safety sample it was built from."""
+    from ..benchmark.human_eval import draw_cases, write_annotation_kit
+
+    ex = settings(cfg)
+    cases = all_cases(cfg, results_dir)
+    if not cases:
+        raise ValueError("no generated case passed validation, so there is nothing to annotate")
+    samples = {s["id"]: s["text"] for d in ex["datasets"]
+               for s in read_jsonl(dataset_dir(d, results_dir) / "samples.jsonl")}
+    drawn = draw_cases(cases, ex.get("human_eval_per_law", 50), seed=ex.get("sample_seed", 0))
+    return write_annotation_kit(drawn, stage_dir(results_dir) / "human_eval", seeds=samples,
+                                title="Extrapolated compliance cases: human evaluation")

@@ -1,0 +1,84 @@
+"""`safety-compliance extrapolate {samples,allocate,cases,classify,outputs}`: the stage's jobs."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from .. import LAWS
+from .datasets import DATASETS
+
+
+def _config(args) -> dict:
+    from ..config import load_config
+
+    overrides = yaml.safe_load(args.overrides) if args.overrides else None
+    return load_config(args.config, overrides)
+
+
+def _samples(args) -> int:
+    from .jobs import prepare_samples
+
+    report = prepare_samples(_config(args), args.dataset, args.results_dir)
+    print(json.dumps(report, ensure_ascii=False))
+    return 0
+
+
+def _allocate(args) -> int:
+    from .allocate import missing_rate
+    from .jobs import run_allocation
+
+    rows = run_allocation(_config(args), args.dataset, args.law, args.results_dir)
+    chapters = [r["chapter"] for r in rows]
+    rate = missing_rate(chapters) if chapters else float("nan")
+    print(json.dumps({"dataset": args.dataset, "law": args.law, "samples": len(rows), "missing_percent": rate}))
+    return 0
+
+
+def _cases(args) -> int:
+    from .jobs import run_cases
+
+    print(json.dumps(run_cases(_config(args), args.dataset, args.law, args.results_dir), ensure_ascii=False))
+    return 0
+
+
+def _classify(args) -> int:
+    from .jobs import run_classifier
+
+    done = run_classifier(_config(args), args.model, args.results_dir)
+    print(json.dumps({f"{d}/{law}": len(p) for (d, law), p in done.items()}))
+    return 0
+
+
+def _outputs(args) -> int:
+    from .summary import write_outputs
+
+    outputs = write_outputs(_config(args), args.results_dir, args.figures_dir)
+    print("\n".join(str(p) for p in outputs["figures"]))
+    return 0
+
+
+def register(subparsers) -> None:
+    ex = subparsers.add_parser("extrapolate", help="map existing safety datasets onto the laws (RQ2)")
+    actions = ex.add_subparsers(dest="action", required=True)
+
+    def job(name, run, help_text, *, dataset=False, law=False):
+        p = actions.add_parser(name, help=help_text)
+        p.add_argument("--config", default="config/config.yaml")
+        p.add_argument("--overrides", default=None, help="YAML/JSON merged over the config (what the rules pass)")
+        p.add_argument("--results-dir", default="results")
+        if dataset:
+            p.add_argument("--dataset", required=True, choices=sorted(DATASETS))
+        if law:
+            p.add_argument("--law", required=True, choices=LAWS)
+        p.set_defaults(run=run)
+        return p
+
+    job("samples", _samples, "load, filter and sample one dataset", dataset=True)
+    job("allocate", _allocate, "chapter of each sample under one law", dataset=True, law=True)
+    job("cases", _cases, "a compliance case per sample under one law", dataset=True, law=True)
+    job("classify", _classify, "one model classifies every generated case").add_argument(
+        "--model", required=True, help="registry or student name")
+    job("outputs", _outputs, "Figures 2-3, Tables 5 and 8 from the jobs' files").add_argument(
+        "--figures-dir", default="paper_figures")
