@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Each stage contributes its subcommands through a `register(subparsers)` function in its cli module.
-STAGE_CLIS = ("resources_cli", "evaluate.cli", "law.cli", "llm.cli", "report.cli", "train.cli")
+STAGE_CLIS = ("resources_cli", "evaluate.cli", "law.cli", "llm.cli", "report.cli", "train.cli", "extrapolate.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
