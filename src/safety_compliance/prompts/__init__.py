@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from .. import LAW_NAMES
+from .. import LABELS, LAW_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
 HEADER = re.compile(r"^### (system|user|assistant)\s*$", re.MULTILINE)
@@ -38,8 +38,33 @@ def render(name: str, **variables) -> list[dict[str, str]]:
     return [{"role": role, "content": template.render(**variables).strip()} for role, template in _load(name)]
 
 
-def student_messages(law: str, facts: str) -> list[dict[str, str]]:
-    """What the verifier sees: the law's name and the case facts, never the answer."""
+def _law_name(law: str) -> str:
     if law not in LAW_NAMES:
         raise KeyError(f"unknown law '{law}'; known: {sorted(LAW_NAMES)}")
-    return render("student", law_name=LAW_NAMES[law], facts=facts)
+    return LAW_NAMES[law]
+
+
+def _label(label: str) -> str:
+    if label not in LABELS:
+        raise ValueError(f"label must be one of {LABELS}, not {label!r}")
+    return label
+
+
+def student_messages(law: str, facts: str) -> list[dict[str, str]]:
+    """What the verifier sees: the law's name and the case facts, never the answer."""
+    return render("student", law_name=_law_name(law), facts=facts)
+
+
+def synthesis_messages(law: str, rules: str, label: str) -> list[dict[str, str]]:
+    """The teacher's request for one case that is `label` under the seed's chain of rules."""
+    return render("synthesis", law_name=_law_name(law), rules=rules, label=_label(label))
+
+
+def distill_messages(law: str, rules: str, facts: str, label: str) -> list[dict[str, str]]:
+    """The teacher's request for a step-by-step argument that the case is `label` (the gold verdict)."""
+    return render("distill", law_name=_law_name(law), rules=rules, facts=facts, label=_label(label))
+
+
+def judge_messages(law: str, rules: str, label: str, case: str, criteria: dict[str, str]) -> list[dict[str, str]]:
+    """An LLM judge's request to rate one case 1-5 on the human-evaluation criteria."""
+    return render("judge", law_name=_law_name(law), rules=rules, label=_label(label), case=case, criteria=criteria)

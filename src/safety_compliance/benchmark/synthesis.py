@@ -1,0 +1,156 @@
+"""Benchmark synthesis: for each seed and each label, the teacher writes one case as constrained JSON.
+
+A case that fails validation (not JSON, a field missing or out of bounds, facts that leak the law
+or the verdict) is asked for again with a new sampling seed, up to `max_attempts` in all; a case
+still failing then is rejected with the reasons of its last attempt. Every request ends up either
+in `cases` or in `rejected`, and the report counts both.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import LABELS
+from ..llm.types import Completion, Constraint, Generator, Request
+from ..prompts import synthesis_messages
+from .case import CASE_FIELDS, DEFAULT_BOUNDS, case_schema, parse_case
+from .usage import TokenCount
+from .validation import reason_code, validate_case
+
+# A regeneration's sampling seed is the base seed plus this stride times the attempt number, which
+# keeps it clear of the seeds the LLM layer itself uses for its constraint retries (seed + 1, + 2).
+SEED_STRIDE = 1000
+
+
+@dataclass(frozen=True)
+class SynthesisSettings:
+    max_tokens: int = 1024
+    temperature: float = 0.7
+    max_attempts: int = 3
+    seed: int = 0
+    bounds: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_BOUNDS))
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> SynthesisSettings:
+        bench = cfg["benchmark"]
+        bounds = {name: (int(low), int(high)) for name, (low, high) in bench["field_chars"].items()}
+        return cls(max_tokens=int(bench["max_tokens"]), temperature=float(bench["temperature"]),
+                   max_attempts=int(bench["max_attempts"]), seed=int(bench["seed"]), bounds=bounds)
+
+    def __post_init__(self):
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
+        missing = [name for name in CASE_FIELDS if name not in self.bounds]
+        if missing:
+            raise ValueError(f"field_chars lacks bounds for {missing}")
+        for name, (low, high) in self.bounds.items():
+            if not 0 < low <= high:
+                raise ValueError(f"field_chars.{name} must be [min, max] with 0 < min <= max, not [{low}, {high}]")
+
+
+@dataclass
+class SynthesisResult:
+    cases: list[dict[str, Any]]
+    rejected: list[dict[str, Any]]
+    report: dict[str, Any]
+
+
+def case_id(seed_id: str, label: str) -> str:
+    return f"{seed_id}/{label}"
+
+
+def synthesis_request(seed: dict[str, Any], label: str, law: str, settings: SynthesisSettings,
+                      attempt: int = 0) -> Request:
+    return Request(messages=synthesis_messages(law, seed["text"], label), max_tokens=settings.max_tokens,
+                   temperature=settings.temperature, seed=settings.seed + SEED_STRIDE * attempt,
+                   constraint=Constraint("json_schema", case_schema(settings.bounds)))
+
+
+def judge_answer(completion: Completion, law: str,
+                 bounds: dict[str, tuple[int, int]]) -> tuple[dict[str, str] | None, list[str]]:
+    """The case in a teacher's answer, or (None, reasons) when it cannot enter the benchmark."""
+    if completion.finish_reason == "error":
+        return None, [f"generation_error: {completion.error or 'the backend gave no answer'}"]
+    value, problem = parse_case(completion.text)
+    if problem is not None:
+        if completion.finish_reason == "length":
+            return None, [f"truncated: the answer reached max_tokens before the JSON closed ({problem})"]
+        return None, [problem]
+    reasons = validate_case(value, law, bounds)
+    if reasons:
+        return None, reasons
+    return {name: value[name].strip() for name in CASE_FIELDS}, []
+
+
+def synthesize(seeds: Sequence[dict[str, Any]], law: str, generator: Generator,
+               settings: SynthesisSettings) -> SynthesisResult:
+    """One case per seed and label (prohibited, permitted), with bounded regeneration."""
+    tokens = TokenCount.start(generator)
+    slots = [(seed, label) for seed in seeds for label in LABELS]
+    history: dict[int, list[list[str]]] = {i: [] for i in range(len(slots))}
+    last_text: dict[int, str] = {}
+    valid: dict[int, dict[str, Any]] = {}
+    pending = list(range(len(slots)))
+    for attempt in range(settings.max_attempts):
+        if not pending:
+            break
+        requests = [synthesis_request(slots[i][0], slots[i][1], law, settings, attempt) for i in pending]
+        completions = generator.generate(requests, desc=f"synthesize {law} (attempt {attempt + 1})")
+        failed = []
+        for index, completion in zip(pending, completions):
+            tokens.add(completion)
+            case, reasons = judge_answer(completion, law, settings.bounds)
+            if case is None:
+                history[index].append(reasons)
+                last_text[index] = completion.text
+                failed.append(index)
+                continue
+            seed, label = slots[index]
+            valid[index] = {"id": case_id(seed["id"], label), "law": law, "seed_id": seed["id"],
+                            "chapter": seed["chapter"], "article": seed["article"], "label": label,
+                            **case, "attempts": attempt + 1}
+        pending = failed
+    rejected = [{"id": case_id(slots[i][0]["id"], slots[i][1]), "law": law, "seed_id": slots[i][0]["id"],
+                 "chapter": slots[i][0]["chapter"], "label": slots[i][1], "stage": "validation",
+                 "reasons": history[i][-1], "attempts": len(history[i]), "history": history[i],
+                 "raw": last_text[i]} for i in pending]
+    cases = [valid[i] for i in sorted(valid)]
+    return SynthesisResult(cases, rejected, synthesis_report(law, generator, settings, seeds, cases,
+                                                             rejected, history, tokens))
+
+
+def synthesis_report(law: str, generator: Generator, settings: SynthesisSettings, seeds, cases, rejected,
+                     history: dict[int, list[list[str]]], tokens: TokenCount) -> dict[str, Any]:
+    requested = len(seeds) * len(LABELS)
+    # A rejected case counts once, under the first reason of its last attempt; `reasons_all` counts
+    # every reason any last attempt gave, and `failed_attempts_by_reason` every failed attempt.
+    primary = Counter(reason_code(r["reasons"][0]) for r in rejected)
+    every = Counter(reason_code(reason) for r in rejected for reason in r["reasons"])
+    attempts = Counter(reason_code(reasons[0]) for tries in history.values() for reasons in tries)
+    regenerated = sum(len(tries) for tries in history.values()) - len(rejected)
+    return {
+        "law": law,
+        "teacher": getattr(generator, "model_id", "?"),
+        "seeds": len(seeds),
+        "requested": requested,
+        "produced": len(cases),
+        "rejected": len(rejected),
+        "regenerated": regenerated,
+        "produced_after_regeneration": sum(c["attempts"] > 1 for c in cases),
+        "rejected_by_reason": dict(sorted(primary.items())),
+        "rejected_reasons_all": dict(sorted(every.items())),
+        "failed_attempts_by_reason": dict(sorted(attempts.items())),
+        "rates": {"produced": _rate(len(cases), requested), "rejected": _rate(len(rejected), requested),
+                  **{f"rejected_{code}": _rate(n, requested) for code, n in sorted(primary.items())}},
+        "settings": {"max_tokens": settings.max_tokens, "temperature": settings.temperature,
+                     "max_attempts": settings.max_attempts, "seed": settings.seed,
+                     "field_chars": {k: list(v) for k, v in settings.bounds.items()}},
+        "tokens": tokens.summary(),
+    }
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0

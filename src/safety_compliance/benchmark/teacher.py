@@ -1,0 +1,27 @@
+"""The generator a benchmark stage talks to: the registry model the config names, or one given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..llm.types import Generator
+from ..registry import get_model, load_registry
+
+
+@contextmanager
+def open_generator(cfg: dict[str, Any], model: str, stage: str,
+                   given: Generator | None = None) -> Iterator[Generator]:
+    """`given` as is (the caller closes it), or a cached generator for registry model `model`,
+    closed on exit. Usage is booked under `stage` (results/usage/{stage}.json)."""
+    if given is not None:
+        yield given
+        return
+    from ..llm import make_generator
+
+    generator = make_generator(get_model(load_registry(cfg["models_file"]), model), cfg, stage=stage)
+    try:
+        yield generator
+    finally:
+        generator.close()
