@@ -186,25 +186,49 @@ def test_missing_student_fails_clearly(tmp_path, root):
         jobs.model_entry(cfg, jobs.role_model(cfg, "allocator"), tmp_path / "nowhere")
 
 
+def test_prefetched_sends_one_batch():
+    class Counting(ScriptedGenerator):
+        batches: list[int] = []
+
+        def generate(self, requests, *, desc=""):
+            self.batches.append(len(requests))
+            return super().generate(requests, desc=desc)
+
+    inner = Counting()
+    batched = jobs.Prefetched(inner)
+    samples = [{"id": f"d/{i:05d}", "dataset": "d", "text": f"sample {i}", "label": "safe"} for i in range(5)]
+    requests = jobs.allocation_requests(samples, "gdpr")
+    batched.prefetch(requests + requests[:2])                    # duplicates are asked once
+    first = batched.generate(requests[:3])
+    rest = batched.generate(requests[3:])
+    assert inner.batches == [5]
+    assert [c.text for c in first + rest] == [c.text for c in batched.generate(requests)]
+
+
 @pytest.mark.slow
-def test_allocation_and_cases_on_the_tiny_model(tmp_path, root, resources, tiny_model):
-    """The real hf backend: the regex and JSON-schema constraints hold even for a random model, and the
-    benchmark's own validation judges the cases."""
-    registry = {"tiny": {"model": str(tiny_model), "backend": "hf", "family": "compliance", "batch_size": 4}}
+def test_the_stage_on_the_tiny_model(tmp_path, root, resources, tiny_model):
+    """The real hf backend end to end (allocation, cases, classification, figures, tables): the regex
+    constraint holds even for a random model, and the benchmark's validation judges the cases."""
+    registry = {"tiny": {"model": str(tiny_model), "backend": "hf", "family": "compliance", "batch_size": 8}}
     cfg = _config(tmp_path, root, registry, datasets=["wildguard"], allocator="tiny", case_writer="tiny",
                   classifiers=["tiny"], max_tokens={"allocate": 48, "case": 160, "classify": 16}, think_chars=0,
                   case_field_max_chars=8)
     results = tmp_path / "results"
-    jobs.prepare_samples(cfg, "wildguard", results)
-    jobs.run_allocation(cfg, "wildguard", "gdpr", results)
-    rows = read_jsonl(results / "extrapolate/wildguard/gdpr/allocation.jsonl")
-    assert len(rows) == 2
-    for row in rows:
-        # under the regex a finished answer always names a chapter or None; a truncated one is missing
-        assert row["chapter"] is None or 1 <= row["chapter"] <= 11
-        if row["raw"].endswith('"}'):
-            assert row["answer"] is not None
-    report = jobs.run_cases(cfg, "wildguard", "gdpr", results)
-    assert report["requested"] == 2 and report["produced"] + report["rejected"] == 2
-    for case in read_jsonl(results / "extrapolate/wildguard/gdpr/cases.jsonl"):
-        assert set(CASE_FIELDS) <= set(case) and case["label"] in ("prohibited", "permitted")
+    jobs.run_stage(cfg, results)
+    for law, last in (("eu_ai_act", 13), ("gdpr", 11)):
+        rows = read_jsonl(results / f"extrapolate/wildguard/{law}/allocation.jsonl")
+        assert len(rows) == 2
+        for row in rows:
+            # a finished answer under the regex names one of the law's chapters or None
+            assert row["chapter"] is None or 1 <= row["chapter"] <= last
+            if row["error"] is None:
+                assert row["answer"] is not None
+        report = json.loads((results / f"extrapolate/wildguard/{law}/case_report.json").read_text())
+        assert report["requested"] == 2 and report["produced"] + report["rejected"] == 2
+        cases = read_jsonl(results / f"extrapolate/wildguard/{law}/cases.jsonl")
+        assert all(set(CASE_FIELDS) <= set(c) and c["label"] in ("prohibited", "permitted") for c in cases)
+        preds = read_jsonl(results / f"extrapolate/wildguard/{law}/predictions/tiny.jsonl")
+        assert [p["case_id"] for p in preds] == [c["id"] for c in cases]
+    out = write_outputs(cfg, results, tmp_path / "figs")
+    assert {p.name for p in out["figures"]} == {"figure2.pdf", "figure2.png", "figure3.pdf", "figure3.png"}
+    assert out["table8"].loc[0, "Safe (used)"] == 1

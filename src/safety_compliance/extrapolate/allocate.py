@@ -96,13 +96,17 @@ def chapter_distribution(chapters: Sequence[int | None], law: str) -> dict[int, 
     return {n: counts.get(n, 0) for n, _ in _chapters(law)}
 
 
-def allocate(records: Sequence[Record], law: str, generator: Generator, *, max_tokens: int = 256,
-             constrained: bool = True, think_chars: int | None = None) -> list[dict[str, Any]]:
-    """One allocation row per record: the raw answer, the chapter (or None) and its title."""
+def allocation_requests(records: Sequence[Record], law: str, *, max_tokens: int = 256, constrained: bool = True,
+                        think_chars: int | None = None) -> list[Request]:
     constraint = Constraint("regex", allocation_regex(law, think_chars)) if constrained else None
-    requests = [Request(messages=allocation_messages(law, r["text"]), max_tokens=max_tokens, constraint=constraint)
-                for r in records]
-    completions = generator.generate(requests, desc=f"allocate {law}")
+    return [Request(messages=allocation_messages(law, r["text"]), max_tokens=max_tokens, constraint=constraint)
+            for r in records]
+
+
+def allocate(records: Sequence[Record], law: str, generator: Generator, **settings: Any) -> list[dict[str, Any]]:
+    """One allocation row per record: the raw answer, the chapter (or None) and its title.
+    `settings` are those of `allocation_requests`."""
+    completions = generator.generate(allocation_requests(records, law, **settings), desc=f"allocate {law}")
     rows = []
     for record, completion in zip(records, completions, strict=True):
         chapter = allocated_chapter(completion.text, law) if completion.ok else None

@@ -53,6 +53,13 @@ def parse_completion(completion: Completion) -> tuple[dict[str, Any] | None, str
     return parse_case(completion.text)
 
 
+def case_requests(samples: Sequence[Record], allocations: dict[str, int | None], law: str, *,
+                  max_tokens: int = 1024, max_chars: int | None = None, bounds: Bounds | None = None) -> list[Request]:
+    constraint = Constraint("json_schema", case_schema(max_chars, bounds))
+    return [Request(messages=case_messages(law, s["text"], s["label"], allocations.get(s["id"])),
+                    max_tokens=max_tokens, constraint=constraint) for s in samples]
+
+
 def generate_cases(samples: Sequence[Record], allocations: dict[str, int | None], law: str, dataset: str,
                    generator: Generator, *, max_tokens: int = 1024, max_chars: int | None = None,
                    bounds: Bounds | None = None, validate: Validator | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -64,9 +71,7 @@ def generate_cases(samples: Sequence[Record], allocations: dict[str, int | None]
     defaults to the benchmark's whole-case validation under them.
     """
     validate = validate or (lambda case, law: validate_case(case, law, bounds))
-    constraint = Constraint("json_schema", case_schema(max_chars, bounds))
-    requests = [Request(messages=case_messages(law, s["text"], s["label"], allocations.get(s["id"])),
-                        max_tokens=max_tokens, constraint=constraint) for s in samples]
+    requests = case_requests(samples, allocations, law, max_tokens=max_tokens, max_chars=max_chars, bounds=bounds)
     completions = generator.generate(requests, desc=f"cases {dataset} {law}")
     cases, rejected, n_rejected = [], Counter(), 0
     tokens = {"prompt": 0, "completion": 0}

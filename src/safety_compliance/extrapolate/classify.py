@@ -13,16 +13,20 @@ from ..llm.types import Generator, Request
 from ..registry import ModelEntry
 
 
-def classify(cases: Sequence[dict[str, Any]], law: str, entry: ModelEntry, generator: Generator, *,
-             max_tokens: int | None = None) -> list[dict[str, Any]]:
-    """One prediction per case in the evaluation stage's record shape (`case_id`, `verdict`, ...).
-
-    The model sees the case facts only, asked the way its family asks; `max_tokens` caps the family's
-    own budget (demo scale).
-    """
+def classify_requests(cases: Sequence[dict[str, Any]], law: str, entry: ModelEntry, *,
+                      max_tokens: int | None = None) -> list[Request]:
+    """The model sees the case facts only, asked the way its family asks; `max_tokens` caps the
+    family's own budget (demo scale)."""
     family = get_family(entry.family)
     budget = min(family.max_tokens, max_tokens) if max_tokens else family.max_tokens
-    requests = [Request(messages=family.messages(law, c["factual_background"]), max_tokens=budget) for c in cases]
+    return [Request(messages=family.messages(law, c["factual_background"]), max_tokens=budget) for c in cases]
+
+
+def classify(cases: Sequence[dict[str, Any]], law: str, entry: ModelEntry, generator: Generator, *,
+             max_tokens: int | None = None) -> list[dict[str, Any]]:
+    """One prediction per case in the evaluation stage's record shape (`case_id`, `verdict`, ...)."""
+    family = get_family(entry.family)
+    requests = classify_requests(cases, law, entry, max_tokens=max_tokens)
     completions = generator.generate(requests, desc=f"classify {law} {entry.name}")
     return [{"case_id": c["id"], "model": entry.name, "raw": comp.text,
              "verdict": family.parse(comp.text) if comp.ok else None,

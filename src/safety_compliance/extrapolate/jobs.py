@@ -10,17 +10,17 @@ files under `{results_dir}/extrapolate/`:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..jsonl import read_jsonl, write_json, write_jsonl
-from ..llm.types import Generator
+from ..llm.types import Completion, Generator, Request
 from ..registry import ModelEntry, get_model
-from .allocate import allocate
-from .cases import generate_cases
-from .classify import classify
+from .allocate import allocate, allocation_requests
+from .cases import case_requests, generate_cases
+from .classify import classify, classify_requests
 from .datasets import load_dataset
 from .filters import FilterSettings, apply_filters, hf_token_counter, stratified_sample
 
@@ -103,28 +103,66 @@ def prepare_samples(cfg: dict[str, Any], dataset: str, results_dir: str | Path =
     return summary
 
 
+def allocation_settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    ex = settings(cfg)
+    return {"max_tokens": ex["max_tokens"]["allocate"], "constrained": ex["constrained"],
+            "think_chars": ex.get("think_chars")}
+
+
+def case_settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    ex = settings(cfg)
+    return {"max_tokens": ex["max_tokens"]["case"], "max_chars": ex.get("case_field_max_chars"),
+            "bounds": benchmark_bounds(cfg)}
+
+
+class Prefetched:
+    """A generator that answers from completions fetched together beforehand, so that many small
+    per-dataset jobs in one process share the large batches a backend is fast with."""
+
+    def __init__(self, generator: Generator):
+        self.generator = generator
+        self.model_id = generator.model_id
+        self._done: dict[str, Completion] = {}
+
+    def prefetch(self, requests: Sequence[Request], *, desc: str = "") -> None:
+        todo = list({r.digest(): r for r in requests if r.digest() not in self._done}.values())
+        if todo:
+            for request, completion in zip(todo, self.generator.generate(todo, desc=desc), strict=True):
+                self._done[request.digest()] = completion
+
+    def generate(self, requests: Sequence[Request], *, desc: str = "") -> list[Completion]:
+        self.prefetch(requests, desc=desc)
+        return [self._done[r.digest()] for r in requests]
+
+
+def _samples(dataset: str, results_dir: str | Path) -> list[dict[str, Any]]:
+    return read_jsonl(dataset_dir(dataset, results_dir) / "samples.jsonl")
+
+
+def _chapters(dataset: str, law: str, results_dir: str | Path) -> dict[str, int | None]:
+    return {row["id"]: row["chapter"] for row in read_jsonl(law_dir(dataset, law, results_dir) / "allocation.jsonl")}
+
+
+def _cases(dataset: str, law: str, results_dir: str | Path) -> list[dict[str, Any]]:
+    return read_jsonl(law_dir(dataset, law, results_dir) / "cases.jsonl")
+
+
 def run_allocation(cfg: dict[str, Any], dataset: str, law: str, results_dir: str | Path = "results",
                    generator: Generator | None = None) -> list[dict[str, Any]]:
-    ex = settings(cfg)
-    samples = read_jsonl(dataset_dir(dataset, results_dir) / "samples.jsonl")
     entry = None if generator is not None else model_entry(cfg, role_model(cfg, "allocator"), results_dir)
     with generator_for(entry, cfg, generator) as gen:
-        rows = allocate(samples, law, gen, max_tokens=ex["max_tokens"]["allocate"], constrained=ex["constrained"],
-                        think_chars=ex.get("think_chars"))
+        rows = allocate(_samples(dataset, results_dir), law, gen, **allocation_settings(cfg))
     write_jsonl(law_dir(dataset, law, results_dir) / "allocation.jsonl", rows)
     return rows
 
 
 def run_cases(cfg: dict[str, Any], dataset: str, law: str, results_dir: str | Path = "results",
               generator: Generator | None = None) -> dict[str, Any]:
-    ex = settings(cfg)
-    samples = read_jsonl(dataset_dir(dataset, results_dir) / "samples.jsonl")
-    folder = law_dir(dataset, law, results_dir)
-    chapters = {row["id"]: row["chapter"] for row in read_jsonl(folder / "allocation.jsonl")}
     entry = None if generator is not None else model_entry(cfg, role_model(cfg, "case_writer"), results_dir)
     with generator_for(entry, cfg, generator) as gen:
-        cases, report = generate_cases(samples, chapters, law, dataset, gen, max_tokens=ex["max_tokens"]["case"],
-                                       max_chars=ex.get("case_field_max_chars"), bounds=benchmark_bounds(cfg))
+        cases, report = generate_cases(_samples(dataset, results_dir), _chapters(dataset, law, results_dir), law,
+                                       dataset, gen, **case_settings(cfg))
+    folder = law_dir(dataset, law, results_dir)
     write_jsonl(folder / "cases.jsonl", cases)
     write_json(folder / "case_report.json", report)
     return report
@@ -132,37 +170,51 @@ def run_cases(cfg: dict[str, Any], dataset: str, law: str, results_dir: str | Pa
 
 def run_classifier(cfg: dict[str, Any], model: str, results_dir: str | Path = "results",
                    generator: Generator | None = None) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Every configured dataset and law's cases classified by `model` (one model load for all)."""
+    """Every configured dataset and law's cases classified by `model`: one model load, one batch."""
     ex = settings(cfg)
     entry = model_entry(cfg, model, results_dir)
+    budget = ex["max_tokens"].get("classify")
+    pairs = [(d, law) for d in ex["datasets"] for law in cfg["laws"]]
     out = {}
     with generator_for(entry, cfg, generator) as gen:
-        for dataset in ex["datasets"]:
-            for law in cfg["laws"]:
-                folder = law_dir(dataset, law, results_dir)
-                cases = read_jsonl(folder / "cases.jsonl")
-                preds = classify(cases, law, entry, gen, max_tokens=ex["max_tokens"].get("classify"))
-                write_jsonl(folder / "predictions" / f"{model}.jsonl", preds, sort_key="case_id")
-                out[(dataset, law)] = preds
+        batched = Prefetched(gen)
+        batched.prefetch([r for d, law in pairs
+                          for r in classify_requests(_cases(d, law, results_dir), law, entry, max_tokens=budget)],
+                         desc=f"classify {model}")
+        for dataset, law in pairs:
+            preds = classify(_cases(dataset, law, results_dir), law, entry, batched, max_tokens=budget)
+            write_jsonl(law_dir(dataset, law, results_dir) / "predictions" / f"{model}.jsonl", preds,
+                        sort_key="case_id")
+            out[(dataset, law)] = preds
     return out
 
 
 def run_stage(cfg: dict[str, Any], results_dir: str | Path = "results") -> None:
-    """Every job of the stage in one process (notebook 08 standalone), loading each model once."""
+    """Every job of the stage in one process (notebook 08 standalone): each model loaded once, and
+    the requests of all datasets and laws sent as one batch per step."""
     ex = settings(cfg)
+    pairs = [(d, law) for d in ex["datasets"] for law in cfg["laws"]]
     for dataset in ex["datasets"]:
         prepare_samples(cfg, dataset, results_dir)
     allocator, writer = role_model(cfg, "allocator"), role_model(cfg, "case_writer")
     with generator_for(model_entry(cfg, allocator, results_dir), cfg) as gen:
-        for dataset in ex["datasets"]:
-            for law in cfg["laws"]:
-                run_allocation(cfg, dataset, law, results_dir, gen)
-                if writer == allocator:
-                    run_cases(cfg, dataset, law, results_dir, gen)
+        batched = Prefetched(gen)
+        batched.prefetch([r for d, law in pairs for r in allocation_requests(
+            _samples(d, results_dir), law, **allocation_settings(cfg))], desc="allocate")
+        for dataset, law in pairs:
+            run_allocation(cfg, dataset, law, results_dir, batched)
+        if writer == allocator:
+            _all_cases(cfg, pairs, results_dir, batched)
     if writer != allocator:
         with generator_for(model_entry(cfg, writer, results_dir), cfg) as gen:
-            for dataset in ex["datasets"]:
-                for law in cfg["laws"]:
-                    run_cases(cfg, dataset, law, results_dir, gen)
+            _all_cases(cfg, pairs, results_dir, Prefetched(gen))
     for model in ex["classifiers"]:
         run_classifier(cfg, model, results_dir)
+
+
+def _all_cases(cfg: dict[str, Any], pairs: list[tuple[str, str]], results_dir: str | Path,
+               batched: Prefetched) -> None:
+    batched.prefetch([r for d, law in pairs for r in case_requests(
+        _samples(d, results_dir), _chapters(d, law, results_dir), law, **case_settings(cfg))], desc="cases")
+    for dataset, law in pairs:
+        run_cases(cfg, dataset, law, results_dir, batched)
