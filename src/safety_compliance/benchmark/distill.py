@@ -1,0 +1,200 @@
+"""Cold-start distillation: the teacher argues for each train case's gold verdict, step by step.
+
+The teacher sees the seed's regulation, the facts and the gold label. Its answer must have the shape
+the student will learn: reasoning inside `<think>...</think>`, a short summary, then the verdict in
+`\\boxed{...}`. Where the backend can, a regular-expression constraint enforces that shape, leaving
+the verdict free (prohibited or permitted), so a teacher that argues its way to the other verdict is
+caught and rejected rather than silently corrected. An answer that fails is regenerated with a new
+sampling seed up to `max_attempts`, then rejected with its reason.
+
+Output (results/distill/{law}/sft.jsonl): TRL's conversational format, the student prompt as the
+user turn and the reformatted trace as the assistant turn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import LABELS
+from ..jsonl import read_jsonl, write_json, write_jsonl
+from ..llm.types import Completion, Constraint, Generator, Request
+from ..prompts import distill_messages, student_messages
+from ..verdict import COMPLIANCE_VOCABULARY, boxed_contents, final_verdict
+from .seeds import load_seeds
+from .synthesis import SEED_STRIDE
+from .teacher import open_generator
+from .usage import TokenCount
+from .validation import reason_code
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
+def trace_regex(think_chars: int | None = None) -> str:
+    """The shape of a trace, for xgrammar: `<think>` reasoning `</think>` summary `\\boxed{label}`.
+
+    Reasoning and summary exclude angle brackets (so neither can open or close a tag) and the summary
+    excludes backslashes (so it cannot box an answer of its own). `think_chars` caps the reasoning;
+    a bounded repetition compiles into a larger grammar (seconds for a few hundred characters),
+    so None leaves it open and relies on `max_tokens`.
+    """
+    reach = "+" if think_chars is None else "{1,%d}" % int(think_chars)
+    return (rf"<think>[^<>]{reach}</think>[^<>\\]+\\boxed\{{({'|'.join(LABELS)})\}}")
+
+
+@dataclass(frozen=True)
+class DistillSettings:
+    max_tokens: int = 2048
+    temperature: float = 0.7
+    max_attempts: int = 3
+    seed: int = 0
+    constrain: bool = True
+    think_chars: int | None = None
+    min_reasoning_chars: int = 20
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> DistillSettings:
+        d = cfg["distill"]
+        return cls(max_tokens=int(d["max_tokens"]), temperature=float(d["temperature"]),
+                   max_attempts=int(d["max_attempts"]), seed=int(d["seed"]), constrain=bool(d["constrain"]),
+                   think_chars=d.get("think_chars"), min_reasoning_chars=int(d["min_reasoning_chars"]))
+
+    def __post_init__(self):
+        if self.max_attempts < 1:
+            raise ValueError(f"distill.max_attempts must be at least 1, not {self.max_attempts}")
+
+
+def distill_request(case: dict[str, Any], rules: str, settings: DistillSettings, attempt: int = 0) -> Request:
+    constraint = Constraint("regex", trace_regex(settings.think_chars)) if settings.constrain else None
+    return Request(messages=distill_messages(case["law"], rules, case["factual_background"], case["label"]),
+                   max_tokens=settings.max_tokens, temperature=settings.temperature,
+                   seed=settings.seed + SEED_STRIDE * attempt, constraint=constraint)
+
+
+def format_trace(reasoning: str, summary: str, label: str) -> str:
+    """The assistant turn the student learns (Qwen3's layout)."""
+    return f"{THINK_OPEN}\n{reasoning.strip()}\n{THINK_CLOSE}\n\n{summary.strip()}\n\n\\boxed{{{label}}}"
+
+
+def check_trace(completion: Completion, gold: str, min_reasoning_chars: int = 20) -> tuple[str | None, list[str]]:
+    """(formatted trace, []) when the answer has the trace's shape and concludes `gold`, else (None, reasons)."""
+    if completion.finish_reason == "error" and not completion.text:
+        return None, [f"generation_error: {completion.error or 'the backend gave no answer'}"]
+    text = completion.text.strip()
+    cut = completion.finish_reason == "length"
+    if not text.startswith(THINK_OPEN) or THINK_CLOSE not in text:
+        if cut:
+            return None, ["truncated: the answer reached max_tokens before the reasoning closed"]
+        return None, ["no_think: the answer does not open with <think> and close it with </think>"]
+    reasoning, rest = text[len(THINK_OPEN):].split(THINK_CLOSE, 1)
+    reasoning = reasoning.strip()
+    if len(reasoning) < min_reasoning_chars:
+        return None, [f"empty_reasoning: {len(reasoning)} characters of reasoning, fewer than {min_reasoning_chars}"]
+    boxes = boxed_contents(rest)
+    if not boxes:
+        if cut:
+            return None, ["truncated: the answer reached max_tokens before the boxed verdict"]
+        return None, ["no_verdict: no \\boxed{...} after the reasoning"]
+    verdict = final_verdict(text, COMPLIANCE_VOCABULARY)
+    if verdict is None:
+        return None, [f"no_verdict: the boxed answer {boxes[-1]!r} is not a label"]
+    if verdict != gold:
+        return None, [f"wrong_verdict: the teacher concluded {verdict}, the gold label is {gold}"]
+    summary = rest[:rest.rfind("\\boxed")].strip()
+    if not summary:
+        return None, ["no_summary: nothing between </think> and the boxed verdict"]
+    other = next(label for label in LABELS if label != gold)
+    if re.search(rf"\b{other}\b", summary, re.IGNORECASE) and not re.search(rf"\b{gold}\b", summary, re.IGNORECASE):
+        return None, [f"summary_contradicts: the summary calls the case {other}, the box says {gold}"]
+    return format_trace(reasoning, summary, gold), []
+
+
+def sft_record(case: dict[str, Any], trace: str) -> dict[str, Any]:
+    return {"id": case["id"], "case_id": case["id"], "law": case["law"], "label": case["label"],
+            "chapter": case["chapter"],
+            "messages": [*student_messages(case["law"], case["factual_background"]),
+                         {"role": "assistant", "content": trace}]}
+
+
+def distill(cases: Sequence[dict[str, Any]], rules: Mapping[str, str], generator: Generator,
+            settings: DistillSettings) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """(SFT records, rejected, report) for `cases`; `rules` maps a seed id to its regulation text."""
+    unknown = sorted({c["seed_id"] for c in cases} - set(rules))
+    if unknown:
+        raise KeyError(f"no seed text for {len(unknown)} case seed(s), e.g. {unknown[0]!r}; "
+                       "is the seed pool the one the benchmark was built from?")
+    tokens = TokenCount.start(generator)
+    history: dict[int, list[list[str]]] = {i: [] for i in range(len(cases))}
+    last: dict[int, str] = {}
+    kept: dict[int, dict[str, Any]] = {}
+    pending = list(range(len(cases)))
+    for attempt in range(settings.max_attempts):
+        if not pending:
+            break
+        requests = [distill_request(cases[i], rules[cases[i]["seed_id"]], settings, attempt) for i in pending]
+        completions = generator.generate(requests, desc=f"distill (attempt {attempt + 1})")
+        failed = []
+        for index, completion in zip(pending, completions):
+            tokens.add(completion)
+            trace, reasons = check_trace(completion, cases[index]["label"], settings.min_reasoning_chars)
+            if trace is None:
+                history[index].append(reasons)
+                last[index] = completion.text
+                failed.append(index)
+            else:
+                kept[index] = {**sft_record(cases[index], trace), "attempts": attempt + 1}
+        pending = failed
+    rejected = [{"id": cases[i]["id"], "law": cases[i]["law"], "label": cases[i]["label"],
+                 "reasons": history[i][-1], "attempts": len(history[i]), "history": history[i], "raw": last[i]}
+                for i in pending]
+    records = [kept[i] for i in sorted(kept)]
+    primary = Counter(reason_code(r["reasons"][0]) for r in rejected)
+    attempts = Counter(reason_code(reasons[0]) for tries in history.values() for reasons in tries)
+    report = {
+        "teacher": getattr(generator, "model_id", "?"),
+        "train_cases": len(cases),
+        "kept": len(records),
+        "rejected": len(rejected),
+        "regenerated": sum(len(t) for t in history.values()) - len(rejected),
+        "kept_after_regeneration": sum(r["attempts"] > 1 for r in records),
+        "rejected_by_reason": dict(sorted(primary.items())),
+        "failed_attempts_by_reason": dict(sorted(attempts.items())),
+        "rates": {"kept": _rate(len(records), len(cases)), "rejected": _rate(len(rejected), len(cases)),
+                  **{f"rejected_{code}": _rate(n, len(cases)) for code, n in sorted(primary.items())}},
+        "kept_by_label": {label: sum(r["label"] == label for r in records) for label in LABELS},
+        "settings": {"max_tokens": settings.max_tokens, "temperature": settings.temperature,
+                     "max_attempts": settings.max_attempts, "seed": settings.seed,
+                     "constraint": trace_regex(settings.think_chars) if settings.constrain else None},
+        "tokens": tokens.summary(),
+    }
+    return records, rejected, report
+
+
+def run_distillation(cfg: dict[str, Any], law: str, train_path: str | Path, seeds_path: str | Path,
+                     out_dir: str | Path, generator: Generator | None = None) -> dict[str, Any]:
+    """Distil traces for the train split of `law` into `out_dir` (sft.jsonl, rejected.jsonl,
+    distill_report.json); returns the report."""
+    train_path = Path(train_path)
+    if not train_path.is_file():
+        raise FileNotFoundError(f"no train split at {train_path}; run the synthesis stage first")
+    cases = read_jsonl(train_path)
+    rules = {seed["id"]: seed["text"] for seed in load_seeds(seeds_path, law)}
+    settings = DistillSettings.from_config(cfg)
+    with open_generator(cfg, cfg["teacher"], "distill", generator) as teacher:
+        records, rejected, report = distill(cases, rules, teacher, settings)
+    report["law"] = law
+    if cases and not records:
+        report["warnings"] = ["no trace survived: the SFT set is empty (see rejected_by_reason)"]
+    out = Path(out_dir)
+    write_jsonl(out / "sft.jsonl", [{k: v for k, v in r.items() if k != "attempts"} for r in records])
+    write_jsonl(out / "rejected.jsonl", rejected)
+    write_json(out / "distill_report.json", report)
+    return report
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
