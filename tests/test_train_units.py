@@ -141,3 +141,15 @@ def test_curves_read_the_trl_keys_and_fail_loudly_on_missing_ones():
     assert frame.loc[frame.key == "loss", "panel"].iloc[0].startswith("Policy loss (loss")
     with pytest.raises(KeyError, match="kl"):
         curves({"stu": [{k: v for k, v in entry.items() if k != "kl"}]}, PANELS)
+
+
+@pytest.mark.parametrize("name, processes", [("single_gpu", 1), ("multi_gpu_zero3", 8), ("multi_node", 16)])
+def test_accelerate_configs_load_and_name_the_zero3_file(name, processes):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    launch = load_config_from_file(f"config/accelerate/{name}.yaml")
+    assert launch.num_processes == processes
+    if launch.deepspeed_config:
+        ds = json.loads(Path(launch.deepspeed_config["deepspeed_config_file"]).read_text())
+        assert ds["zero_optimization"]["stage"] == 3
+        assert ds["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"]  # final/ gets whole weights
