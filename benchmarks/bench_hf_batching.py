@@ -3,7 +3,9 @@
     python benchmarks/bench_hf_batching.py [--model resources/models/smollm2-135m-instruct]
 
 Prints both throughputs and their ratio (target: batched >= 5x), measured in one run, with the
-machine's load average, since a shared machine slows both arms.
+machine's load average, since a shared machine slows both arms. On a machine with more runnable
+processes than cores, pass --threads 1: two OpenMP threads that keep losing their core to other
+processes make every step several times slower.
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice); 1 is faster on an oversubscribed machine")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     requests = [Request(messages=({"role": "user", "content": f"Write a long story about {TOPICS[i % len(TOPICS)]}."},),
                         max_tokens=args.max_tokens) for i in range(args.requests)]
     load_before = os.getloadavg()[0]
