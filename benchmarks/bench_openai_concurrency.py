@@ -29,10 +29,12 @@ def run(n: int, concurrency: int, latency: float, fault_rate: float) -> None:
     requests = [Request(messages=({"role": "user", "content": f"request {i}"},), max_tokens=16) for i in range(n)]
     ideal = n * latency / concurrency
     with tempfile.TemporaryDirectory() as tmp, \
-            separate_process(latency=latency, fault_rate=fault_rate, retry_after=0.1, hang=1.0, seed=1) as url:
+            separate_process(latency=latency, fault_rate=fault_rate, retry_after=0.1, hang=latency + 1.5,
+                             seed=1) as url:
         entry = ModelEntry(name="loopback", model="loop", backend="openai", base_url=url, concurrency=concurrency)
         cfg = {"llm": {"cache": f"{tmp}/cache.sqlite", "usage_dir": tmp, "progress": False, "max_retries": 6,
-                       "backoff_base": 0.05, "backoff_max": 1.0, "request_timeout": 0.8}}
+                       "backoff_base": 0.05, "backoff_max": 1.0,
+                       "request_timeout": latency + 1.0}}   # an injected timeout holds the call longer
         with make_generator(entry, cfg, stage="bench") as gen:
             # Warm-up (imports, connections) on other requests, so the timing is the steady state.
             gen.generate([Request(messages=({"role": "user", "content": f"warm-up {i}"},), max_tokens=4)

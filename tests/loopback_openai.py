@@ -111,8 +111,11 @@ class LoopbackOpenAI:
                 self.send_header("Content-Length", str(len(data)))
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):   # the client gave up (a timeout)
+                    self.close_connection = True
 
             def do_GET(self):
                 if not self.path.rstrip("/").endswith("/stats"):
