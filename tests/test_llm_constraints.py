@@ -89,9 +89,6 @@ class Scripted:
         self.deterministic = deterministic
         self.calls = 0
 
-    def enforces(self, constraint):
-        return False
-
     def run(self, requests, on_results):
         for index, request in enumerate(requests):
             self.calls += 1

@@ -19,15 +19,13 @@ from tqdm import tqdm   # plain text: readable in Snakemake logs and executed no
 from . import usage
 from .cache import CallCache
 from .constraints import check
-from .types import Completion, Constraint, Request
+from .types import Completion, Request
 
 
 class Backend(Protocol):
     model_id: str
     identity: str          # what the cache keys on besides the request: weights, revision, endpoint
     deterministic: bool    # True where a greedy request always gets the same answer
-
-    def enforces(self, constraint: Constraint | None) -> bool: ...
 
     def run(self, requests: Sequence[Request],
             on_results: Callable[[list[tuple[int, Completion]]], None]) -> None:

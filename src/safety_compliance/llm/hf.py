@@ -152,9 +152,6 @@ class HFBackend:
         self._compiler = None
         self._grammars: dict[str, object] = {}
 
-    def enforces(self, constraint: Constraint | None) -> bool:
-        return True
-
     def run(self, requests: Sequence[Request], on_results: Callable[[list[tuple[int, Completion]]], None]) -> None:
         # Consecutive fixed-size chunks, each stored whole: a resumed run cuts its remaining
         # requests into the very same batches, so even padding noise repeats itself.

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ..registry import ModelEntry
-from .types import Completion, Constraint, Request
+from .types import Completion, Request
 
 RESPONSE_FORMATS = ("json_schema", "json_object", "none")
 
@@ -75,9 +75,6 @@ class OpenAIBackend:
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.entry.model!r}, base_url={self.where!r})"
-
-    def enforces(self, constraint: Constraint | None) -> bool:
-        return constraint is None or (constraint.kind == "json_schema" and self.response_format == "json_schema")
 
     def run(self, requests: Sequence[Request], on_results: Callable[[list[tuple[int, Completion]]], None]) -> None:
         # The calls run on the backend's own loop thread, so this works the same from a script and

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..registry import ModelEntry
-from .types import Completion, Constraint, Request
+from .types import Completion, Request
 
 
 class VLLMBackend:
@@ -30,9 +30,6 @@ class VLLMBackend:
         dtype = "auto" if entry.dtype == "auto" else entry.dtype
         self.engine = LLM(model=entry.model, revision=entry.revision, dtype=dtype, seed=0,
                           **entry.options.get("engine", {}))
-
-    def enforces(self, constraint: Constraint | None) -> bool:
-        return True
 
     @staticmethod
     def sampling(request: Request):
