@@ -112,3 +112,12 @@ def test_parse_and_retry_is_bounded_and_never_drops_a_request(tmp_path):
     again = gen.generate([ask("never", constraint=schema, temperature=0.7)])
     assert again[0].cached and again[0].error == never.error and backend.calls == 7
     gen.close()
+
+
+def test_a_request_repeated_in_one_call_is_sent_once(tmp_path):
+    backend = Scripted({"a": ["first", "second"], "b": ["bee"]})
+    gen = CachedGenerator(backend, stage="t", cache=None, usage_dir=str(tmp_path), progress=False)
+    out = gen.generate([ask("a", temperature=1.0), ask("b"), ask("a", temperature=1.0)])
+    assert [c.text for c in out] == ["first", "bee", "first"] and backend.calls == 2
+    assert out[0] is not out[2]
+    assert gen.stats.requests == 3 and gen.stats.model_calls == 2

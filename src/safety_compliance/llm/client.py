@@ -17,7 +17,7 @@ from typing import Protocol
 from tqdm import tqdm   # plain text: readable in Snakemake logs and executed notebooks
 
 from . import usage
-from .cache import CallCache
+from .cache import CallCache, call_key
 from .constraints import check
 from .types import Completion, Request
 
@@ -68,8 +68,14 @@ class CachedGenerator:
                    unit="req", file=sys.stderr, disable=not self.progress or len(requests) == len(hits),
                    dynamic_ncols=True)
         started = time.monotonic()
+        # A request asked twice in one call is sent once: the cache would answer the second copy on
+        # a rerun anyway, so sending both could make a fresh run differ from a resumed one.
+        first: dict[str, int] = {}
+        for index, request in enumerate(requests):
+            if results[index] is None:
+                first.setdefault(call_key(self.backend.identity, request), index)
         try:
-            pending = [i for i, r in enumerate(results) if r is None]
+            pending = sorted(first.values())
             attempt = 0
             while pending:
                 retry: list[int] = []
@@ -96,6 +102,11 @@ class CachedGenerator:
                          for i in pending]
                 self.backend.run(batch, on_results)
                 pending, attempt = sorted(retry), attempt + 1
+            for index, request in enumerate(requests):
+                if results[index] is None:
+                    twin = results[first[call_key(self.backend.identity, request)]]
+                    results[index] = dataclasses.replace(twin, extra=dict(twin.extra))
+                    bar.update(1)
         finally:
             bar.close()
             self.stats.add(tally)
