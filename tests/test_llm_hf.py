@@ -147,3 +147,10 @@ def test_ask_command_answers_through_the_cache(tiny_model, tmp_path, capsys):
     assert main(args) == 0 and main(args) == 0
     first, second = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert first["text"] == second["text"] and not first["cached"] and second["cached"]
+
+
+def test_repetition_penalty_breaks_a_loop(tiny, tmp_path):
+    with make_generator(tiny, llm_cfg(tmp_path), stage="t") as gen:
+        plain, penalised = gen.generate([ask("q1", max_tokens=12), ask("q1", max_tokens=12, repetition_penalty=50.0)])
+    assert len(set(plain.text)) == 1                     # the random model's greedy loop on this prompt
+    assert len(set(penalised.text)) > 1
