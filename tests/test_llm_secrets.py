@@ -1,9 +1,9 @@
-"""No API key ever lands in results/, logs or executed notebooks: a real stage run with a fake key.
+"""No API key ever lands in results/, logs or executed notebooks: real stage runs with a fake key.
 
-The synthesis stage (rule `synthesize`) runs under Snakemake in a scratch copy of the project with
-an extra config whose teacher is an openai-backend registry entry pointing at the loopback server.
-The key lives only in the environment variable the entry names; afterwards every file the run
-wrote is searched for it.
+A stage runs under Snakemake in a scratch copy of the project with an extra config in which its
+model (the synthesis teacher; the chapter allocator of the extrapolation stage) is an openai-backend
+registry entry pointing at the loopback server. The key lives only in the environment variable the
+entry names; afterwards every file the run wrote is searched for it.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ def has_rule(name: str) -> bool:
     return any(f"rule {name}:" in p.read_text(encoding="utf-8") for p in (ROOT / "workflow/rules").glob("*.smk"))
 
 
-@pytest.mark.slow
-def test_a_stage_run_leaves_the_api_key_nowhere(tmp_path):
-    if not has_rule("synthesize"):
-        pytest.skip("rule `synthesize` (the benchmark stage) is not in the workflow yet")
+def run_with_key(tmp_path: Path, target: str, extra: dict) -> None:
+    """Run Snakemake on `target` in a scratch project whose registry adds `loopback-teacher` (an
+    openai entry keyed by $SC_TEST_API_KEY), then search every file the run wrote for the key."""
     secret = f"sk-sc-test-{uuid.uuid4().hex}"
     project = tmp_path / "project"
     project.mkdir()
@@ -43,15 +42,14 @@ def test_a_stage_run_leaves_the_api_key_nowhere(tmp_path):
                                         "api_key_env": "SC_TEST_API_KEY", "concurrency": 4}
         (project / "teacher.yaml").write_text(yaml.safe_dump(registry))
         (project / "extra.yaml").write_text(yaml.safe_dump({
-            "laws": ["eu_ai_act"], "models_file": "teacher.yaml", "teacher": "loopback-teacher",
+            "laws": ["eu_ai_act"], "models_file": "teacher.yaml",
             "llm": {"cache": "results/cache/llm.sqlite", "usage_dir": "results/usage", "max_retries": 1,
                     "backoff_base": 0.05, "request_timeout": 30.0},
+            **extra,
         }))
         env = {**os.environ, "SC_TEST_API_KEY": secret, "SAFETY_COMPLIANCE_ROOT": str(project)}
-        run = subprocess.run(
-            [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", "extra.yaml",
-             "results/benchmark/eu_ai_act/cases.jsonl"],
-            cwd=project, env=env, capture_output=True, text=True, timeout=1500)
+        run = subprocess.run([sys.executable, "-m", "snakemake", target, "--cores", "1", "--configfile", "extra.yaml"],
+                             cwd=project, env=env, capture_output=True, text=True, timeout=1500)
         calls_with_key = sum(h.get("authorization") == f"Bearer {secret}" for h in server.headers)
     assert run.returncode == 0, run.stderr[-3000:]
     assert calls_with_key > 0, "the stage never called the teacher, so the check proves nothing"
@@ -59,6 +57,22 @@ def test_a_stage_run_leaves_the_api_key_nowhere(tmp_path):
     # os.walk does not follow the links into the shared checkout: only what the run wrote is read.
     written = [Path(folder) / name for folder, _, names in os.walk(project) for name in names
                if not (Path(folder) / name).is_symlink()]
-    assert any(p.suffix == ".ipynb" for p in written) or any("logs" in p.parts for p in written)
+    assert any("logs" in p.parts for p in written) and any(p.name == "llm.sqlite" for p in written)
     leaks = [str(p.relative_to(project)) for p in written if secret.encode() in p.read_bytes()]
     assert leaks == [], f"the API key was written to {leaks}"
+
+
+@pytest.mark.slow
+def test_synthesis_with_an_api_teacher_leaves_the_key_nowhere(tmp_path):
+    if not has_rule("synthesize"):
+        pytest.skip("rule `synthesize` (the benchmark stage) is not in the workflow yet")
+    run_with_key(tmp_path, "results/benchmark/eu_ai_act/cases.jsonl", {"teacher": "loopback-teacher"})
+
+
+@pytest.mark.slow
+def test_chapter_allocation_with_an_api_model_leaves_the_key_nowhere(tmp_path):
+    if not has_rule("allocate"):
+        pytest.skip("rule `allocate` (the extrapolation stage) is not in the workflow yet")
+    run_with_key(tmp_path, "results/extrapolate/aegis1/eu_ai_act/allocation.jsonl",
+                 {"extrapolate": {**yaml.safe_load((ROOT / "config/config.yaml").read_text())["extrapolate"],
+                                  "allocator": "loopback-teacher", "datasets": ["aegis1"], "samples_per_dataset": 2}})
