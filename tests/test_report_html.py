@@ -41,12 +41,13 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 def loud_skip(config, reason: str) -> None:
     """Skip, with a line in the test log whether or not pytest captures output."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
     line = f"\n*** BROWSER TEST SKIPPED: {reason} ***"
-    if reporter is not None:
-        reporter.write_line(line)
-    else:
+    if capture is None:
         print(line, file=sys.stderr, flush=True)
+    else:
+        with capture.global_and_fixture_disabled():
+            print(line, file=sys.stderr, flush=True)
     pytest.skip(f"BROWSER TEST SKIPPED: {reason}")
 
 
