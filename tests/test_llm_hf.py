@@ -154,3 +154,13 @@ def test_repetition_penalty_breaks_a_loop(tiny, tmp_path):
         plain, penalised = gen.generate([ask("q1", max_tokens=12), ask("q1", max_tokens=12, repetition_penalty=50.0)])
     assert len(set(plain.text)) == 1                     # the random model's greedy loop on this prompt
     assert len(set(penalised.text)) > 1
+
+
+def test_a_warm_rerun_does_not_even_load_the_model(tiny, tmp_path):
+    cfg = llm_cfg(tmp_path)
+    with make_generator(tiny, cfg, stage="t") as gen:
+        gen.generate([ask("q", max_tokens=3)])
+        assert gen.backend.model is not None
+    with make_generator(tiny, cfg, stage="t") as gen:
+        assert gen.generate([ask("q", max_tokens=3)])[0].cached
+        assert gen.backend.model is None

@@ -25,15 +25,9 @@ def resolve_device(device: str) -> str:
     return device
 
 
-@functools.lru_cache(maxsize=2)
-def load_model(model: str, dtype: str = "float32", device: str = "auto", revision: str | None = None):
-    """(model, tokenizer) loaded once per process: a local folder or a hub id, in eval mode.
-
-    The tokenizer pads on the left, as batched generation needs; other callers (hidden-state
-    probes, say) may reuse the pair.
-    """
+def _checked(model: str, dtype: str):
+    """The torch dtype (or "auto") after checking the arguments, so bad ones fail before any load."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     # A hub id is "org/name"; anything deeper or anchored is a folder, and a missing one is an error
     # here rather than a confusing failed download.
@@ -41,13 +35,26 @@ def load_model(model: str, dtype: str = "float32", device: str = "auto", revisio
     if looks_local and not Path(model).expanduser().is_dir():
         raise FileNotFoundError(f"model folder '{model}' does not exist (for the embedded model run "
                                 "`safety-compliance model embed`)")
+    torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype, None)
+    if not (torch_dtype == "auto" or isinstance(torch_dtype, torch.dtype)):
+        raise ValueError(f"unknown dtype '{dtype}' for model '{model}'; use auto, float32, bfloat16 or float16")
+    return torch_dtype
+
+
+@functools.lru_cache(maxsize=2)
+def load_model(model: str, dtype: str = "float32", device: str = "auto", revision: str | None = None):
+    """(model, tokenizer) loaded once per process: a local folder or a hub id, in eval mode.
+
+    The tokenizer pads on the left, as batched generation needs; other callers (hidden-state
+    probes, say) may reuse the pair.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch_dtype = _checked(model, dtype)
     tokenizer = AutoTokenizer.from_pretrained(model, revision=revision)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype, None)
-    if not (torch_dtype == "auto" or isinstance(torch_dtype, torch.dtype)):
-        raise ValueError(f"unknown dtype '{dtype}' for model '{model}'; use auto, float32, bfloat16 or float16")
     net = AutoModelForCausalLM.from_pretrained(model, revision=revision, dtype=torch_dtype)
     net.to(resolve_device(device)).eval()
     return net, tokenizer
@@ -136,9 +143,7 @@ class HFBackend:
     def __init__(self, entry: ModelEntry, cache: CallCache | None = None):
         self.entry = entry
         self.model_id = entry.name
-        self.model, self.tokenizer = load_model(entry.model, entry.dtype, entry.device, entry.revision)
-        if not self.tokenizer.chat_template:
-            raise ValueError(f"model '{entry.name}' ({entry.model}) has no chat template")
+        _checked(entry.model, entry.dtype)
         # A local folder is known by its content, so moving it keeps the cache and changing it does not.
         if Path(entry.model).is_dir() and entry.revision is None:
             weights = "sha256:" + folder_fingerprint(entry.model, cache)
@@ -146,13 +151,25 @@ class HFBackend:
             weights = f"{entry.model}@{entry.revision or 'unpinned'}"
         self.identity = f"hf|{weights}|{entry.dtype}"
         self.batch_size = max(1, int(entry.batch_size))
-        eos = self.model.generation_config.eos_token_id
-        eos = eos if isinstance(eos, list) else [eos] if eos is not None else []
-        self.eos_ids = [self.tokenizer.eos_token_id] + [e for e in eos if e != self.tokenizer.eos_token_id]
+        # Loaded on the first cache miss: a rerun answered from the cache never pays for the load.
+        self.model = self.tokenizer = None
+        self.eos_ids: list[int] = []
         self._compiler = None
         self._grammars: dict[str, object] = {}
 
+    def load(self) -> None:
+        if self.model is not None:
+            return
+        entry = self.entry
+        self.model, self.tokenizer = load_model(entry.model, entry.dtype, entry.device, entry.revision)
+        if not self.tokenizer.chat_template:
+            raise ValueError(f"model '{entry.name}' ({entry.model}) has no chat template")
+        eos = self.model.generation_config.eos_token_id
+        eos = eos if isinstance(eos, list) else [eos] if eos is not None else []
+        self.eos_ids = [self.tokenizer.eos_token_id] + [e for e in eos if e != self.tokenizer.eos_token_id]
+
     def run(self, requests: Sequence[Request], on_results: Callable[[list[tuple[int, Completion]]], None]) -> None:
+        self.load()
         # Consecutive fixed-size chunks, each stored whole: a resumed run cuts its remaining
         # requests into the very same batches, so even padding noise repeats itself.
         for start in range(0, len(requests), self.batch_size):

@@ -27,9 +27,14 @@ class VLLMBackend:
         self.entry = entry
         self.model_id = entry.name
         self.identity = f"vllm|{entry.model}@{entry.revision or 'unpinned'}|{entry.dtype}"
-        dtype = "auto" if entry.dtype == "auto" else entry.dtype
-        self.engine = LLM(model=entry.model, revision=entry.revision, dtype=dtype, seed=0,
-                          **entry.options.get("engine", {}))
+        self._engine_class = LLM
+        self.engine = None   # started on the first cache miss: a warm rerun never waits for it
+
+    def _start(self):
+        if self.engine is None:
+            self.engine = self._engine_class(model=self.entry.model, revision=self.entry.revision,
+                                             dtype=self.entry.dtype, seed=0, **self.entry.options.get("engine", {}))
+        return self.engine
 
     @staticmethod
     def sampling(request: Request):
@@ -51,7 +56,7 @@ class VLLMBackend:
         chunk = max(1, int(self.entry.batch_size)) * 8
         for start in range(0, len(requests), chunk):
             part = list(requests[start:start + chunk])
-            outputs = self.engine.chat([[dict(m) for m in r.messages] for r in part],
+            outputs = self._start().chat([[dict(m) for m in r.messages] for r in part],
                                        sampling_params=[self.sampling(r) for r in part], use_tqdm=False)
             done = []
             for offset, output in enumerate(outputs):
