@@ -113,3 +113,13 @@ def test_very_long_completion_is_scored_quickly_and_correctly():
     text = f"<think>{reasoning}</think> Summary: banned. \\boxed{{prohibited}}"
     assert format_reward([text]) == [1.0]
     assert format_reward([text + "\\boxed{permitted}"]) == [0.0]
+
+
+def test_distilled_traces_earn_full_reward():
+    """The SFT targets the distill stage writes are exactly what the GRPO format reward asks for."""
+    from safety_compliance.benchmark.distill import format_trace
+
+    text = format_trace("Article 5(1)(c) bans social scoring by public authorities.", "The scoring is banned.",
+                        "prohibited")
+    assert format_reward([text]) == [1.0]
+    assert compliance_reward([text], label=["prohibited"]) == [1.0]
