@@ -144,3 +144,15 @@ def test_evaluate_end_to_end_on_the_tiny_model(project):
     summary = run.summary_table({**cfg, "evaluate": {**cfg["evaluate"], "models": ["tiny-sft"]}},
                                 ["tiny-sft"], ["gdpr"], results)
     assert isinstance(summary, pd.DataFrame) and summary.loc[("gdpr", "tiny-sft"), "n"] == 6
+
+
+def test_stale_prediction_files_are_redone(project, monkeypatch):
+    cfg, results = project
+    cfg["evaluate"]["models"] = ["tiny"]
+    write_fake_predictions(cfg, results, "tiny", "gdpr", 1)
+    redone = []
+    monkeypatch.setattr(run, "evaluate_model", lambda cfg, model, law, results_dir: redone.append(law))
+    assert run.ensure_predictions(cfg, ["tiny"], ["gdpr"], results) == []      # covers the selection
+    cfg["evaluate"]["max_cases"] = 5                                           # the sample changed
+    run.ensure_predictions(cfg, ["tiny"], ["gdpr"], results)
+    assert redone == ["gdpr"]

@@ -71,11 +71,14 @@ def evaluate_model(cfg: dict, model: str, law: str, results_dir: str | Path = "r
 
 
 def ensure_predictions(cfg: dict, models: list[str], laws: list[str], results_dir: str | Path = "results") -> list[Path]:
-    """Evaluate every (model, law) whose prediction file is missing (the notebook run alone)."""
+    """Evaluate every (model, law) whose prediction file is missing or covers other cases than the
+    current selection (the notebook run alone, after the sample or the split changed)."""
     made = []
     for law in laws:
+        wanted = {c["id"] for c in test_cases(cfg, law, results_dir)}
         for model in models:
-            if not predictions_path(results_dir, law, model).is_file():
+            path = predictions_path(results_dir, law, model)
+            if not path.is_file() or {r["case_id"] for r in read_jsonl(path)} != wanted:
                 made.append(evaluate_model(cfg, model, law, results_dir))
     return made
 
@@ -182,7 +185,8 @@ def build_privaci_table(cfg: dict, results_dir: str | Path = "results", tables_d
         cases = privaci_cases(cfg, law)
         for model in models:
             path = privaci_path(results_dir, law, model)
-            if compute_missing and not path.is_file():
+            if compute_missing and (not path.is_file()
+                                    or {r["case_id"] for r in read_jsonl(path)} != {c["id"] for c in cases}):
                 evaluate_privaci(cfg, model, law, results_dir)
             results[(model, law)] = metrics.join(cases, read_jsonl(path))
     table = privaci_table(results, {m: registry[m].label for m in models})
