@@ -7,6 +7,14 @@ from safety_compliance.evaluate.paper_tables import table_specs
 
 EVAL_MODELS = config["evaluate"]["models"]
 EVAL_REGISTRY = full_registry(config, RESULTS)
+# Models behind an API need no GPU: their jobs go to `evaluate_api` with the default resources.
+API_MODELS = [m for m in EVAL_MODELS if EVAL_REGISTRY[m].backend == "openai"]
+LOCAL_MODELS = [m for m in EVAL_MODELS if m not in API_MODELS]
+
+
+def model_pattern(names):
+    return "|".join(re.escape(n) for n in names) or "^$"
+
 PRIVACI_MODELS = privaci_models(config)
 EVAL_TABLES = [f"table{spec.number}" for spec in table_specs(LAWS, student_bases(config) or [None])]
 TABLE_FILES = [f"{RESULTS}/tables/{stem}.{ext}"
@@ -40,7 +48,7 @@ rule evaluate:
         f"{RESULTS}/benchmarks/evaluate/{{law}}/{{model}}.tsv"
     wildcard_constraints:
         law="|".join(LAWS),
-        model="|".join(re.escape(m) for m in EVAL_MODELS),
+        model=model_pattern(LOCAL_MODELS),
     params:
         results_dir=RESULTS,
         privaci=False,
@@ -48,6 +56,18 @@ rule evaluate:
         **compute("evaluate"),
     script:
         "../scripts/evaluate.py"
+
+
+use rule evaluate as evaluate_api with:
+    log:
+        f"{RESULTS}/logs/evaluate/{{law}}/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate/{{law}}/{{model}}.tsv"
+    wildcard_constraints:
+        law="|".join(LAWS),
+        model=model_pattern(API_MODELS),
+    resources:
+        **compute("evaluate_api"),
 
 
 rule evaluate_privaci:
@@ -62,7 +82,7 @@ rule evaluate_privaci:
         f"{RESULTS}/benchmarks/evaluate_privaci/{{law}}/{{model}}.tsv"
     wildcard_constraints:
         law="|".join(LAWS),
-        model="|".join(re.escape(m) for m in PRIVACI_MODELS) or "^$",
+        model=model_pattern(PRIVACI_MODELS),
     params:
         results_dir=RESULTS,
         privaci=True,
