@@ -136,6 +136,8 @@ def test_html_matches_markdown(run):
 
 def test_empty_run_does_not_fail(tmp_path, root, monkeypatch):
     monkeypatch.chdir(root)      # the registry path in the config is relative to the checkout
+    (tmp_path / "nothing" / "tables").mkdir(parents=True)
+    (tmp_path / "nothing" / "tables" / "table1.csv").write_text("")     # a stage with nothing to show
     out = tmp_path / "reproduction.md"
     write_reproduction(CFG, PAPER, tmp_path / "nothing", out, tmp_path / "reproduction.html")
     assert out.read_text().count(NOT_PRODUCED) >= 4
@@ -150,3 +152,13 @@ def test_cli_writes_both_files(run, tmp_path, root, monkeypatch):
     assert main(["report", "reproduction", "--paper-results", str(paper), "--results", str(run),
                  "--out", str(out), "--html", str(page)]) == 0
     assert "Scale of this run" in out.read_text() and "<h2>" in page.read_text()
+
+
+def test_table_page_shows_caption_and_numbers(run, tmp_path):
+    from safety_compliance.report.pages import table_page
+
+    (run / "tables" / "table3.md").write_text("**Table 3: accuracy (demo scale)**\n\n| x |\n")
+    page = table_page(run / "tables" / "table3.csv")
+    assert "<h3>Table 3: accuracy (demo scale)</h3>" in page and "72.50" in page
+    (tmp_path / "empty.csv").write_text("")
+    assert "empty table" in table_page(tmp_path / "empty.csv")

@@ -23,11 +23,20 @@ def stage_caption(csv_path: Path) -> str:
     return csv_path.stem
 
 
+def read_table(csv_path: str | Path) -> pd.DataFrame:
+    """A results/tables CSV; a table with no columns (a stage that had nothing to show) is empty."""
+    try:
+        return pd.read_csv(csv_path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
 def table_page(csv_path: str | Path) -> str:
     csv_path = Path(csv_path)
-    frame = pd.read_csv(csv_path)
+    frame = read_table(csv_path)
     caption = stage_caption(csv_path)
-    body = frame.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.2f}", border=0)
+    body = (frame.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.2f}", border=0)
+            if len(frame.columns) else "<p>(this run produced an empty table)</p>")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(csv_path.stem)}</title>"
             f"<style>{STYLE}</style></head><body><h3>{html.escape(caption)}</h3>{body}</body></html>\n")
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..jsonl import write_text_atomic
 from ..registry import load_registry
+from .pages import read_table
 from .tables import to_markdown
 
 NOT_PRODUCED = "not produced by this run"
@@ -197,7 +198,7 @@ def read_run_tables(tables_dir: Path) -> dict[str, pd.DataFrame]:
 
     A stage's own `*_vs_paper` tables are left out: this report makes that comparison itself.
     """
-    return {p.stem: pd.read_csv(p) for p in sorted(tables_dir.glob("*.csv")) if not p.stem.endswith("_vs_paper")}
+    return {p.stem: read_table(p) for p in sorted(tables_dir.glob("*.csv")) if not p.stem.endswith("_vs_paper")}
 
 
 def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, pd.DataFrame],
