@@ -145,7 +145,7 @@ def beside_paper_average(run: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame
     from ..report.tables import beside_paper
 
     if run.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=[f"{c} {part}" for c in CRITERIA for part in ("run", "paper", "diff")])
     average = paper[paper["Annotator"] == "Average"].set_index("Law")[list(CRITERIA)]
     index = pd.MultiIndex.from_frame(run[["Annotator", "Law"]])
     run_frame = run.set_index(["Annotator", "Law"])[list(CRITERIA)]

@@ -71,17 +71,21 @@ def run_human_eval(cfg: dict[str, Any], laws: list[str], results_dir: str | Path
 def write_tables(ratings: pd.DataFrame, humans: list[str], tables_dir: Path, scale: str, ratings_dir: Path,
                  paper_results: dict) -> dict[str, pd.DataFrame]:
     run = table1(ratings)
-    whose = ("human annotators" + (" and an LLM judge (rows 'model: ...')" if len(run) and run["Annotator"].map(is_model).any() else "")
-             if humans else f"an LLM judge only: no human ratings were found in {ratings_dir}, so no row is a "
-                            "person's (rows 'model: ...' are a model's ratings)")
+    models = bool(len(run)) and bool(run["Annotator"].map(is_model).any())
+    if humans:
+        whose = "human annotators" + (" and an LLM judge (rows 'model: ...')" if models else "")
+    elif models:
+        whose = (f"an LLM judge only: no human ratings were found in {ratings_dir}, so no row is a person's "
+                 "(rows 'model: ...' are a model's ratings)")
+    else:
+        whose = f"none: no human ratings in {ratings_dir} and no LLM judge configured (human_eval.judge)"
     caption = (f"Table 1: human evaluation, mean rating per annotator as % of the top score ({scale} scale); "
                f"raters: {whose}")
     write_table(run, tables_dir / "table1", caption)
     versus = beside_paper_average(run, paper_table1(paper_results))
-    if not versus.empty:
-        write_table(versus, tables_dir / "table1_vs_paper",
-                    f"Table 1, each rater of this run ({scale} scale) beside the paper's three-annotator average, "
-                    "with run - paper")
+    write_table(versus, tables_dir / "table1_vs_paper",
+                f"Table 1, each rater of this run ({scale} scale) beside the paper's three-annotator average, "
+                "with run - paper" + ("" if len(versus) else " (no ratings in this run)"))
     alpha = agreement(ratings)
     note = ("" if len(humans) >= 2 else
             f" (undefined: {len(humans)} human annotator(s); agreement needs two or more)")

@@ -1,0 +1,101 @@
+# Stages 2-4: the compliance benchmark (synthesis, validation, split), the distillation traces for the
+# SFT cold start, and the human-evaluation kit with Table 1 (notebooks 02, 03, 04).
+from safety_compliance.registry import load_registry
+
+BENCH_REGISTRY = load_registry(config["models_file"])
+BENCH_FILES = ["cases.jsonl", "train.jsonl", "test.jsonl", "rejected.jsonl", "synthesis_report.json", "README.md"]
+TABLE1_FILES = [f"{RESULTS}/tables/{stem}.{ext}" for stem in ("table1", "table1_vs_paper", "table1_agreement")
+                for ext in ("csv", "tex", "md")]
+
+
+def local_model(name):
+    """The model folder a rule needs when this workflow makes it (the embedded model); API and hub
+    models need nothing local."""
+    if not name:
+        return []
+    path = BENCH_REGISTRY[name].model
+    return [path] if str(path).startswith(("resources/", f"{RESULTS}/")) else []
+
+
+rule synthesize:
+    input:
+        seeds=f"{RESULTS}/law/{{law}}/seeds.jsonl",
+        notebook="notebooks/02_synthesize.ipynb",
+        teacher=local_model(config["teacher"]),
+    output:
+        cases=f"{RESULTS}/benchmark/{{law}}/cases.jsonl",
+        train=f"{RESULTS}/benchmark/{{law}}/train.jsonl",
+        test=f"{RESULTS}/benchmark/{{law}}/test.jsonl",
+        rejected=f"{RESULTS}/benchmark/{{law}}/rejected.jsonl",
+        report=f"{RESULTS}/benchmark/{{law}}/synthesis_report.json",
+        card=f"{RESULTS}/benchmark/{{law}}/README.md",
+        notebook=f"{NOTEBOOK_OUT}/02_synthesize_{{law}}.ipynb",
+    log:
+        f"{RESULTS}/logs/synthesize/{{law}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/synthesize/{{law}}.tsv"
+    wildcard_constraints:
+        law="|".join(LAWS),
+    params:
+        command=lambda w, output: notebook("02_synthesize", output.notebook, f"{RESULTS}/logs/synthesize/{w.law}.log",
+                                           laws=[w.law], benchmark_overrides={}),
+    resources:
+        **compute("synthesize"),
+    shell:
+        "{params.command}"
+
+
+rule distill:
+    input:
+        train=f"{RESULTS}/benchmark/{{law}}/train.jsonl",
+        seeds=f"{RESULTS}/law/{{law}}/seeds.jsonl",
+        notebook="notebooks/03_distill.ipynb",
+        teacher=local_model(config["teacher"]),
+    output:
+        sft=f"{RESULTS}/distill/{{law}}/sft.jsonl",
+        rejected=f"{RESULTS}/distill/{{law}}/rejected.jsonl",
+        report=f"{RESULTS}/distill/{{law}}/distill_report.json",
+        notebook=f"{NOTEBOOK_OUT}/03_distill_{{law}}.ipynb",
+    log:
+        f"{RESULTS}/logs/distill/{{law}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/distill/{{law}}.tsv"
+    wildcard_constraints:
+        law="|".join(LAWS),
+    params:
+        command=lambda w, output: notebook("03_distill", output.notebook, f"{RESULTS}/logs/distill/{w.law}.log",
+                                           laws=[w.law], distill_overrides={}),
+    resources:
+        **compute("distill"),
+    shell:
+        "{params.command}"
+
+
+rule human_eval:
+    input:
+        cases=expand(f"{RESULTS}/benchmark/{{law}}/cases.jsonl", law=LAWS),
+        seeds=expand(f"{RESULTS}/law/{{law}}/seeds.jsonl", law=LAWS),
+        notebook="notebooks/04_human_eval.ipynb",
+        judge=local_model(config["human_eval"]["judge"]),
+    output:
+        tables=TABLE1_FILES,
+        page=f"{RESULTS}/human_eval/kit/annotate.html",
+        sheet=f"{RESULTS}/human_eval/kit/sheet.csv",
+        report=f"{RESULTS}/human_eval/report.json",
+        notebook=f"{NOTEBOOK_OUT}/04_human_eval.ipynb",
+    log:
+        f"{RESULTS}/logs/human_eval.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/human_eval.tsv"
+    params:
+        command=lambda w, output: notebook("04_human_eval", output.notebook, f"{RESULTS}/logs/human_eval.log",
+                                           laws=LAWS, human_eval_overrides={}),
+    resources:
+        **compute("human_eval"),
+    shell:
+        "{params.command}"
+
+
+TARGETS += expand(f"{RESULTS}/benchmark/{{law}}/{{name}}", law=LAWS, name=BENCH_FILES)
+TARGETS += expand(f"{RESULTS}/distill/{{law}}/{{name}}", law=LAWS, name=["sft.jsonl", "distill_report.json"])
+TARGETS += TABLE1_FILES + [f"{RESULTS}/human_eval/kit/annotate.html"]
