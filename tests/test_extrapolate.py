@@ -168,3 +168,18 @@ def test_missing_rate_and_distribution():
     assert sum(dist.values()) + chapters.count(None) == len(chapters)
     with pytest.raises(ValueError, match=r"\[12\] are not chapters of gdpr"):
         chapter_distribution([12], "gdpr")
+
+
+def test_demo_config_filters_reproduce_table8_counts(root, smollm2, tmp_path):
+    """The config's filters on the real files: WildGuard is the paper's count exactly, OpenAI
+    Moderation within one row (its token cap is not published), the PKU subset falls short of 1,500."""
+    from safety_compliance.config import load_config
+    from safety_compliance.extrapolate.jobs import prepare_samples
+
+    cfg = load_config(root / "config/config.yaml", {"extrapolate": {"samples_per_dataset": 2}}, root=root)
+    got = {d: prepare_samples(cfg, d, tmp_path) for d in ("wildguard", "openai_mod", "saferlhf_subset")}
+    assert (got["wildguard"]["safe"], got["wildguard"]["unsafe"], got["wildguard"]["categories"]) == (945, 754, 14)
+    assert (got["openai_mod"]["safe"], got["openai_mod"]["unsafe"]) == (1143, 415)
+    assert got["openai_mod"]["dropped"] == {"more than 1 harm category": 85, "over 800 tokens": 37}
+    assert (got["saferlhf_subset"]["safe"], got["saferlhf_subset"]["unsafe"]) == (1000, 1000)
+    assert all(r["used"] == {"safe": 1, "unsafe": 1} for r in got.values())

@@ -160,7 +160,7 @@ def test_jobs_and_outputs_with_a_scripted_model(tmp_path, root, resources):
     for name in ("figure2.pdf", "figure2.png", "figure3.pdf", "figure3.png"):
         assert (tmp_path / "figs" / name).stat().st_size > 1000
     t8 = out["table8"].set_index("Dataset")
-    assert t8.loc["OpenAI Moderation", "Safe (filtered)"] == 1158
+    assert t8.loc["OpenAI Moderation", "Safe (filtered)"] == 1143          # the config caps at 800 tokens
     assert t8.loc["OpenAI Moderation", "Paper safe"] == 1142
     assert t8.loc["Aegis 1.0", "Paper dataset"] == "Aegis-2.0"
     missing = out["missing"].set_index("Dataset")

@@ -132,7 +132,9 @@ rule extrapolate_tables:
         # The notebook's own defaults are nbval's tiny sizes; here it only reads what the jobs made.
         command=lambda w, output: notebook("08_extrapolate", output.notebook, f"{RESULTS}/logs/extrapolate_tables.log",
                                            generate=False, figures_dir="paper_figures",
-                                           samples_per_dataset=EX["samples_per_dataset"]),
+                                           samples_per_dataset=EX["samples_per_dataset"],
+                                           max_tokens=EX["max_tokens"],
+                                           case_field_max_chars=EX["case_field_max_chars"]),
     localrule: True
     shell:
         "{params.command}"
