@@ -27,6 +27,8 @@ def ex_model_input(name):
 rule extrapolate_samples:
     input:
         data=EX["data_dir"],
+        # the tokenizer that counts tokens for the cap, when this workflow makes it (the embedded model)
+        tokenizer=[t for t in [EX["filter"].get("tokenizer", "")] if t.startswith(("resources/models", f"{RESULTS}/"))],
     output:
         samples=f"{EX_DIR}/{{dataset}}/samples.jsonl",
         report=f"{EX_DIR}/{{dataset}}/filter_report.json",
