@@ -164,3 +164,17 @@ def test_a_warm_rerun_does_not_even_load_the_model(tiny, tmp_path):
     with make_generator(tiny, cfg, stage="t") as gen:
         assert gen.generate([ask("q", max_tokens=3)])[0].cached
         assert gen.backend.model is None
+
+
+def test_an_entry_template_replaces_the_tokenizer_template(tiny, tmp_path):
+    """Llama Guard's entry carries its own template so our category list reaches the model verbatim."""
+    own = ModelEntry(name="tiny", model=tiny.model, batch_size=1,
+                     options={"chat_template": "{{ messages[0]['content'] }}"})
+    request = ask("abc", max_tokens=2)
+    with make_generator(own, llm_cfg(tmp_path / "own"), stage="t") as gen:
+        bare = gen.generate([request])[0]
+    with make_generator(tiny, llm_cfg(tmp_path / "default"), stage="t") as gen:
+        wrapped = gen.generate([request])[0]
+    tokenizer = gen.backend.tokenizer
+    assert bare.prompt_tokens == len(tokenizer("abc", add_special_tokens=False)["input_ids"])
+    assert wrapped.prompt_tokens > bare.prompt_tokens

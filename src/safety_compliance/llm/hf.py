@@ -180,8 +180,11 @@ class HFBackend:
         import torch
         from transformers import GenerationConfig, LogitsProcessorList
 
+        # A registry entry may carry its own template (Llama Guard: our category list, not its default).
+        template = self.entry.options.get("chat_template")
         prompts = [self.tokenizer.apply_chat_template([dict(m) for m in r.messages], tokenize=False,
-                                                      add_generation_prompt=True) for r in batch]
+                                                      add_generation_prompt=True, chat_template=template)
+                   for r in batch]
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         enc = {k: v.to(self.model.device) for k, v in enc.items()}
         prompt_lens = [int(n) for n in enc["attention_mask"].sum(dim=1)]

@@ -57,7 +57,8 @@ class VLLMBackend:
         for start in range(0, len(requests), chunk):
             part = list(requests[start:start + chunk])
             outputs = self._start().chat([[dict(m) for m in r.messages] for r in part],
-                                       sampling_params=[self.sampling(r) for r in part], use_tqdm=False)
+                                       sampling_params=[self.sampling(r) for r in part], use_tqdm=False,
+                                       chat_template=self.entry.options.get("chat_template"))
             done = []
             for offset, output in enumerate(outputs):
                 best = output.outputs[0]
