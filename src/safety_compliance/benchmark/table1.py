@@ -78,7 +78,7 @@ def write_tables(ratings: pd.DataFrame, humans: list[str], tables_dir: Path, sca
         whose = (f"an LLM judge only: no human ratings were found in {ratings_dir}, so no row is a person's "
                  "(rows 'model: ...' are a model's ratings)")
     else:
-        whose = f"none: no human ratings in {ratings_dir} and no LLM judge configured (human_eval.judge)"
+        whose = f"none: no human ratings in {ratings_dir} and no LLM-judge ratings (human_eval.judge unset, or no cases)"
     caption = (f"Table 1: human evaluation, mean rating per annotator as % of the top score ({scale} scale); "
                f"raters: {whose}")
     write_table(run, tables_dir / "table1", caption)
