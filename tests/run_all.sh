@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+# One BLAS thread per process: tests start Snakemake and SLURM jobs beside the pytest process, and
+# torch's spinning threads slow down many times over when processes outnumber the 2 cores.
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=1
 python -m pytest -p no:cacheprovider tests notebooks --nbval-lax --timeout=1800 "$@"
