@@ -47,8 +47,13 @@ def _download(url: str, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     request = urllib.request.Request(url, headers={"User-Agent": "safety-compliance/0.1"})
-    with urllib.request.urlopen(request, timeout=120) as response, open(tmp, "wb") as handle:
-        shutil.copyfileobj(response, handle)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response, open(tmp, "wb") as handle:
+            shutil.copyfileobj(response, handle)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"could not download {dest} from {url} ({err}); without a network, point --local "
+                      f"(config `shared_data`) at a folder holding a copy") from None
     tmp.replace(dest)
 
 
