@@ -66,6 +66,14 @@ def test_regex_fits_good_traces_only():
     assert "{1,300}" in trace_regex(300)
 
 
+def test_a_capped_regex_bounds_reasoning_and_summary():
+    capped = trace_regex(40)
+    short = "<think>" + "r" * 40 + "</think>" + "s" * 40 + "\\boxed{permitted}"
+    assert re.fullmatch(capped, short, re.DOTALL)
+    assert not re.fullmatch(capped, short.replace("r" * 40, "r" * 41), re.DOTALL)
+    assert not re.fullmatch(capped, short.replace("s" * 40, "s" * 41), re.DOTALL)
+
+
 SEEDS = seed_records(chapters=(2, 3))
 CASES = [{"id": f"{s['id']}/{label}", "law": "gdpr", "seed_id": s["id"], "chapter": s["chapter"], "article": 1,
           "label": label, "factual_background": f"Facts of {s['id']}, {label} variant", "split": "train"}

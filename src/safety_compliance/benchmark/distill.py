@@ -38,12 +38,13 @@ def trace_regex(think_chars: int | None = None) -> str:
     """The shape of a trace, for xgrammar: `<think>` reasoning `</think>` summary `\\boxed{label}`.
 
     Reasoning and summary exclude angle brackets (so neither can open or close a tag) and the summary
-    excludes backslashes (so it cannot box an answer of its own). `think_chars` caps the reasoning;
-    a bounded repetition compiles into a larger grammar (seconds for a few hundred characters),
-    so None leaves it open and relies on `max_tokens`.
+    excludes backslashes (so it cannot box an answer of its own). `think_chars` caps the reasoning
+    and the summary alike, so that a small teacher reaches its verdict within `max_tokens`; a bounded
+    repetition compiles into a larger grammar (a second or two for a few hundred characters), so None
+    leaves both open and relies on `max_tokens`.
     """
     reach = "+" if think_chars is None else "{1,%d}" % int(think_chars)
-    return (rf"<think>[^<>]{reach}</think>[^<>\\]+\\boxed\{{({'|'.join(LABELS)})\}}")
+    return (rf"<think>[^<>]{reach}</think>[^<>\\]{reach}\\boxed\{{({'|'.join(LABELS)})\}}")
 
 
 @dataclass(frozen=True)
