@@ -88,7 +88,7 @@ def test_retries_run_out_with_the_model_and_the_cause(tmp_path):
 
 
 def test_the_key_comes_from_the_named_variable_and_never_shows(tmp_path, monkeypatch):
-    secret = "sk-test-7f3a9c1e5b2d-unique"
+    secret = "fake-test-key-7f3a9c1e5b2d-unique"
     monkeypatch.setenv("SC_UNIT_KEY", secret)
     with LoopbackOpenAI(api_key=secret) as server:
         entry = remote(server, api_key_env="SC_UNIT_KEY")
