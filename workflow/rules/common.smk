@@ -4,6 +4,8 @@ import shlex
 
 import yaml
 
+from safety_compliance.law.build import OFFICIAL
+
 # Each stage appends the files `rule all` must make.
 TARGETS = []
 
@@ -11,10 +13,8 @@ LAWS = config["laws"]
 RESULTS = "results"
 NOTEBOOK_OUT = f"{RESULTS}/notebooks"
 
-LAW_SOURCES = {
-    "eu_ai_act": "resources/law/eu_ai_act_2024_1689_oj.html",
-    "gdpr": "resources/law/gdpr_2016_679_gdprtext.json",
-}
+# Where each law's official text lives, as the law stage's parsers expect it.
+LAW_SOURCES = {law: path for law, (path, _parser) in OFFICIAL.items()}
 EMBEDDED_MODEL = "resources/models/smollm2-135m-instruct"
 
 
