@@ -7,6 +7,8 @@ default config.
 
 from __future__ import annotations
 
+import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent / "cluster"))
 from workflow_run import ROOT, dry_run, rule_locality, snakemake  # noqa: E402
 
 from safety_compliance.config import deep_merge  # noqa: E402
+from safety_compliance.notebook_params import nbval_overrides  # noqa: E402
 
 # Rules that train or run open models; at paper scale each must land on a GPU node.
 GPU_RULES = ("sft", "grpo", "evaluate", "allocate")
@@ -93,3 +96,18 @@ def test_every_rule_is_in_the_paper_dag(paper_jobs, rules):
     optional = {"fetch_resources", "embedded_model"}
     missing = rules - {j.rule for j in paper_jobs} - optional
     assert not missing, f"rules no target of `all` needs at paper scale: {sorted(missing)}"
+
+
+def test_notebook_jobs_run_at_the_config_scale():
+    """No workflow job inherits a notebook's nbval-sized `*_overrides` defaults (one SFT step, a
+    32-token GRPO rollout...): each is passed as {} so the config decides."""
+    printout = snakemake(["-n", "--forceall", "--printshellcmds", "--cores", "1", "all"])
+    assert printout.returncode == 0, printout.stderr[-3000:]
+    commands = re.findall(r"(papermill notebooks/\S+\.ipynb .*?--no-progress-bar)", printout.stdout, re.DOTALL)
+    notebooks = {shlex.split(c)[1] for c in commands}
+    assert {"notebooks/02_synthesize.ipynb", "notebooks/05_sft.ipynb", "notebooks/06_grpo.ipynb"} <= notebooks
+    for command in commands:
+        words = shlex.split(command)
+        params = yaml.safe_load(words[words.index("-y") + 1])
+        for name in nbval_overrides(ROOT / words[1]):
+            assert params.get(name) == {}, f"{words[1]} job keeps its nbval default {name}: {params.get(name)}"

@@ -38,7 +38,7 @@ rule synthesize:
         law="|".join(LAWS),
     params:
         command=lambda w, output: notebook("02_synthesize", output.notebook, f"{RESULTS}/logs/synthesize/{w.law}.log",
-                                           laws=[w.law], benchmark_overrides={}),
+                                           laws=[w.law]),
     resources:
         **compute("synthesize"),
     shell:
@@ -64,7 +64,7 @@ rule distill:
         law="|".join(LAWS),
     params:
         command=lambda w, output: notebook("03_distill", output.notebook, f"{RESULTS}/logs/distill/{w.law}.log",
-                                           laws=[w.law], distill_overrides={}),
+                                           laws=[w.law]),
     resources:
         **compute("distill"),
     shell:
@@ -89,7 +89,7 @@ rule human_eval:
         f"{RESULTS}/benchmarks/human_eval.tsv"
     params:
         command=lambda w, output: notebook("04_human_eval", output.notebook, f"{RESULTS}/logs/human_eval.log",
-                                           laws=LAWS, human_eval_overrides={}),
+                                           laws=LAWS),
     resources:
         **compute("human_eval"),
     shell:

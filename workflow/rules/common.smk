@@ -5,6 +5,7 @@ import shlex
 import yaml
 
 from safety_compliance.law.build import OFFICIAL
+from safety_compliance.notebook_params import nbval_overrides
 
 # Each stage appends the files `rule all` must make.
 TARGETS = []
@@ -22,9 +23,11 @@ def notebook(name, out, log, **params):
     """The shell command that runs notebooks/{name}.ipynb with papermill into `out`.
 
     Every notebook gets the resolved config (`overrides`) so that `--configfile config/paper.yaml`
-    reaches it, and writes under results/ instead of its standalone default.
+    reaches it, and writes under results/ instead of its standalone default. Its nbval-sized
+    `*_overrides` defaults are cleared, so the job runs at the config's scale.
     """
-    params = {"overrides": config, "results_dir": RESULTS, **params}
+    cleared = {name: {} for name in nbval_overrides(f"notebooks/{name}.ipynb")}
+    params = {**cleared, "overrides": config, "results_dir": RESULTS, **params}
     return (
         f"papermill notebooks/{name}.ipynb {shlex.quote(str(out))} "
         f"-y {shlex.quote(yaml.safe_dump(params, sort_keys=True))} "
