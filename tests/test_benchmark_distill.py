@@ -9,7 +9,7 @@ from benchmark_fakes import ScriptedTeacher, prompt_text, requested_label, seed_
 
 from safety_compliance.benchmark.distill import (DistillSettings, check_trace, distill, format_trace,
                                                  run_distillation, trace_regex)
-from safety_compliance.benchmark.synthesis import SEED_STRIDE
+from safety_compliance.benchmark.regeneration import SEED_STRIDE
 from safety_compliance.config import load_config
 from safety_compliance.jsonl import read_jsonl, write_jsonl
 from safety_compliance.llm.types import Completion

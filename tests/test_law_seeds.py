@@ -69,7 +69,7 @@ def test_official_pool_is_one_seed_per_clause_leaf(law, low, high, articles, tre
     for seed in seeds:
         assert tuple(sorted(seed)) == tuple(sorted(SEED_FIELDS + ("depth",)))
         assert seed["path"][-1] == seed["id"] and seed["path"][0] == f"{law}/ch{seed['chapter']:02d}"
-        assert seed["text"].startswith(f"Chapter ") and all(line.strip() for line in seed["text"].split("\n"))
+        assert seed["text"].startswith("Chapter ") and all(line.strip() for line in seed["text"].split("\n"))
 
 
 def test_include_annexes_and_recitals_add_their_seeds(trees, pools):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from safety_compliance import resources
 from safety_compliance.cli import main

@@ -14,7 +14,6 @@ user turn and the reformatted trace as the assistant turn.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +24,9 @@ from ..jsonl import read_jsonl, write_json, write_jsonl
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import distill_messages, student_messages
 from ..verdict import COMPLIANCE_VOCABULARY, boxed_contents, final_verdict
+from .regeneration import attempt_seed, rate, regenerate
 from .seeds import load_seeds
-from .synthesis import SEED_STRIDE
 from .teacher import open_generator
-from .usage import TokenCount
-from .validation import reason_code
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
@@ -73,7 +70,7 @@ def distill_request(case: dict[str, Any], rules: str, settings: DistillSettings,
     constraint = Constraint("regex", trace_regex(settings.think_chars)) if settings.constrain else None
     return Request(messages=distill_messages(case["law"], rules, case["factual_background"], case["label"]),
                    max_tokens=settings.max_tokens, temperature=settings.temperature,
-                   seed=settings.seed + SEED_STRIDE * attempt, constraint=constraint)
+                   seed=attempt_seed(settings.seed, attempt), constraint=constraint)
 
 
 def format_trace(reasoning: str, summary: str, label: str) -> str:
@@ -128,49 +125,32 @@ def distill(cases: Sequence[dict[str, Any]], rules: Mapping[str, str], generator
     if unknown:
         raise KeyError(f"no seed text for {len(unknown)} case seed(s), e.g. {unknown[0]!r}; "
                        "is the seed pool the one the benchmark was built from?")
-    tokens = TokenCount.start(generator)
-    history: dict[int, list[list[str]]] = {i: [] for i in range(len(cases))}
-    last: dict[int, str] = {}
-    kept: dict[int, dict[str, Any]] = {}
-    pending = list(range(len(cases)))
-    for attempt in range(settings.max_attempts):
-        if not pending:
-            break
-        requests = [distill_request(cases[i], rules[cases[i]["seed_id"]], settings, attempt) for i in pending]
-        completions = generator.generate(requests, desc=f"distill (attempt {attempt + 1})")
-        failed = []
-        for index, completion in zip(pending, completions):
-            tokens.add(completion)
-            trace, reasons = check_trace(completion, cases[index]["label"], settings.min_reasoning_chars)
-            if trace is None:
-                history[index].append(reasons)
-                last[index] = completion.text
-                failed.append(index)
-            else:
-                kept[index] = {**sft_record(cases[index], trace), "attempts": attempt + 1}
-        pending = failed
+    outcome = regenerate(
+        len(cases), lambda i, attempt: distill_request(cases[i], rules[cases[i]["seed_id"]], settings, attempt),
+        lambda i, completion: check_trace(completion, cases[i]["label"], settings.min_reasoning_chars),
+        generator, settings.max_attempts, "distill")
+    records = [{**sft_record(cases[i], trace), "attempts": attempts}
+               for i, (trace, attempts) in sorted(outcome.accepted.items())]
     rejected = [{"id": cases[i]["id"], "law": cases[i]["law"], "label": cases[i]["label"],
-                 "reasons": history[i][-1], "attempts": len(history[i]), "history": history[i], "raw": last[i]}
-                for i in pending]
-    records = [kept[i] for i in sorted(kept)]
-    primary = Counter(reason_code(r["reasons"][0]) for r in rejected)
-    attempts = Counter(reason_code(reasons[0]) for tries in history.values() for reasons in tries)
+                 "reasons": outcome.history[i][-1], "attempts": len(outcome.history[i]),
+                 "history": outcome.history[i], "raw": outcome.last_text[i]} for i in outcome.failing]
+    primary = outcome.rejected_by_reason()
     report = {
         "teacher": getattr(generator, "model_id", "?"),
         "train_cases": len(cases),
         "kept": len(records),
         "rejected": len(rejected),
-        "regenerated": sum(len(t) for t in history.values()) - len(rejected),
-        "kept_after_regeneration": sum(r["attempts"] > 1 for r in records),
-        "rejected_by_reason": dict(sorted(primary.items())),
-        "failed_attempts_by_reason": dict(sorted(attempts.items())),
-        "rates": {"kept": _rate(len(records), len(cases)), "rejected": _rate(len(rejected), len(cases)),
-                  **{f"rejected_{code}": _rate(n, len(cases)) for code, n in sorted(primary.items())}},
+        "regenerated": outcome.regenerated(),
+        "kept_after_regeneration": outcome.accepted_after_regeneration(),
+        "rejected_by_reason": primary,
+        "failed_attempts_by_reason": outcome.failed_attempts_by_reason(),
+        "rates": {"kept": rate(len(records), len(cases)), "rejected": rate(len(rejected), len(cases)),
+                  **{f"rejected_{code}": rate(n, len(cases)) for code, n in primary.items()}},
         "kept_by_label": {label: sum(r["label"] == label for r in records) for label in LABELS},
         "settings": {"max_tokens": settings.max_tokens, "temperature": settings.temperature,
                      "max_attempts": settings.max_attempts, "seed": settings.seed,
                      "constraint": trace_regex(settings.think_chars) if settings.constrain else None},
-        "tokens": tokens.summary(),
+        "tokens": outcome.tokens.summary(),
     }
     return records, rejected, report
 
@@ -195,7 +175,3 @@ def run_distillation(cfg: dict[str, Any], law: str, train_path: str | Path, seed
     write_jsonl(out / "rejected.jsonl", rejected)
     write_json(out / "distill_report.json", report)
     return report
-
-
-def _rate(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0

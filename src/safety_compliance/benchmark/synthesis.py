@@ -17,13 +17,8 @@ from .. import LABELS
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import synthesis_messages
 from .case import CASE_FIELDS, DEFAULT_BOUNDS, case_schema, parse_case
-from .usage import TokenCount
+from .regeneration import Attempts, attempt_seed, rate, regenerate
 from .validation import reason_code, validate_case
-
-# A regeneration's sampling seed is the base seed plus this stride times the attempt number, which
-# keeps it clear of the seeds the LLM layer itself uses for its constraint retries (seed + 1, + 2).
-SEED_STRIDE = 1000
-
 
 @dataclass(frozen=True)
 class SynthesisSettings:
@@ -65,7 +60,7 @@ def case_id(seed_id: str, label: str) -> str:
 def synthesis_request(seed: dict[str, Any], label: str, law: str, settings: SynthesisSettings,
                       attempt: int = 0) -> Request:
     return Request(messages=synthesis_messages(law, seed["text"], label), max_tokens=settings.max_tokens,
-                   temperature=settings.temperature, seed=settings.seed + SEED_STRIDE * attempt,
+                   temperature=settings.temperature, seed=attempt_seed(settings.seed, attempt),
                    constraint=Constraint("json_schema", case_schema(settings.bounds)))
 
 
@@ -88,49 +83,31 @@ def judge_answer(completion: Completion, law: str,
 def synthesize(seeds: Sequence[dict[str, Any]], law: str, generator: Generator,
                settings: SynthesisSettings) -> SynthesisResult:
     """One case per seed and label (prohibited, permitted), with bounded regeneration."""
-    tokens = TokenCount.start(generator)
     slots = [(seed, label) for seed in seeds for label in LABELS]
-    history: dict[int, list[list[str]]] = {i: [] for i in range(len(slots))}
-    last_text: dict[int, str] = {}
-    valid: dict[int, dict[str, Any]] = {}
-    pending = list(range(len(slots)))
-    for attempt in range(settings.max_attempts):
-        if not pending:
-            break
-        requests = [synthesis_request(slots[i][0], slots[i][1], law, settings, attempt) for i in pending]
-        completions = generator.generate(requests, desc=f"synthesize {law} (attempt {attempt + 1})")
-        failed = []
-        for index, completion in zip(pending, completions):
-            tokens.add(completion)
-            case, reasons = judge_answer(completion, law, settings.bounds)
-            if case is None:
-                history[index].append(reasons)
-                last_text[index] = completion.text
-                failed.append(index)
-                continue
-            seed, label = slots[index]
-            valid[index] = {"id": case_id(seed["id"], label), "law": law, "seed_id": seed["id"],
-                            "chapter": seed["chapter"], "article": seed["article"], "label": label,
-                            **case, "attempts": attempt + 1}
-        pending = failed
+    outcome = regenerate(
+        len(slots), lambda i, attempt: synthesis_request(slots[i][0], slots[i][1], law, settings, attempt),
+        lambda i, completion: judge_answer(completion, law, settings.bounds),
+        generator, settings.max_attempts, f"synthesize {law}")
+    cases = []
+    for index, (case, attempts) in sorted(outcome.accepted.items()):
+        seed, label = slots[index]
+        cases.append({"id": case_id(seed["id"], label), "law": law, "seed_id": seed["id"],
+                      "chapter": seed["chapter"], "article": seed["article"], "label": label,
+                      **case, "attempts": attempts})
     rejected = [{"id": case_id(slots[i][0]["id"], slots[i][1]), "law": law, "seed_id": slots[i][0]["id"],
                  "chapter": slots[i][0]["chapter"], "label": slots[i][1], "stage": "validation",
-                 "reasons": history[i][-1], "attempts": len(history[i]), "history": history[i],
-                 "raw": last_text[i]} for i in pending]
-    cases = [valid[i] for i in sorted(valid)]
+                 "reasons": outcome.history[i][-1], "attempts": len(outcome.history[i]),
+                 "history": outcome.history[i], "raw": outcome.last_text[i]} for i in outcome.failing]
     return SynthesisResult(cases, rejected, synthesis_report(law, generator, settings, seeds, cases,
-                                                             rejected, history, tokens))
+                                                             rejected, outcome))
 
 
 def synthesis_report(law: str, generator: Generator, settings: SynthesisSettings, seeds, cases, rejected,
-                     history: dict[int, list[list[str]]], tokens: TokenCount) -> dict[str, Any]:
+                     outcome: Attempts) -> dict[str, Any]:
     requested = len(seeds) * len(LABELS)
-    # A rejected case counts once, under the first reason of its last attempt; `reasons_all` counts
-    # every reason any last attempt gave, and `failed_attempts_by_reason` every failed attempt.
-    primary = Counter(reason_code(r["reasons"][0]) for r in rejected)
+    primary = outcome.rejected_by_reason()
+    # `rejected_reasons_all` counts every reason any last attempt gave, not only the first.
     every = Counter(reason_code(reason) for r in rejected for reason in r["reasons"])
-    attempts = Counter(reason_code(reasons[0]) for tries in history.values() for reasons in tries)
-    regenerated = sum(len(tries) for tries in history.values()) - len(rejected)
     return {
         "law": law,
         "teacher": getattr(generator, "model_id", "?"),
@@ -138,19 +115,15 @@ def synthesis_report(law: str, generator: Generator, settings: SynthesisSettings
         "requested": requested,
         "produced": len(cases),
         "rejected": len(rejected),
-        "regenerated": regenerated,
-        "produced_after_regeneration": sum(c["attempts"] > 1 for c in cases),
-        "rejected_by_reason": dict(sorted(primary.items())),
+        "regenerated": outcome.regenerated(),
+        "produced_after_regeneration": outcome.accepted_after_regeneration(),
+        "rejected_by_reason": primary,
         "rejected_reasons_all": dict(sorted(every.items())),
-        "failed_attempts_by_reason": dict(sorted(attempts.items())),
-        "rates": {"produced": _rate(len(cases), requested), "rejected": _rate(len(rejected), requested),
-                  **{f"rejected_{code}": _rate(n, requested) for code, n in sorted(primary.items())}},
+        "failed_attempts_by_reason": outcome.failed_attempts_by_reason(),
+        "rates": {"produced": rate(len(cases), requested), "rejected": rate(len(rejected), requested),
+                  **{f"rejected_{code}": rate(n, requested) for code, n in primary.items()}},
         "settings": {"max_tokens": settings.max_tokens, "temperature": settings.temperature,
                      "max_attempts": settings.max_attempts, "seed": settings.seed,
                      "field_chars": {k: list(v) for k, v in settings.bounds.items()}},
-        "tokens": tokens.summary(),
+        "tokens": outcome.tokens.summary(),
     }
-
-
-def _rate(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
