@@ -15,6 +15,7 @@ from ..jsonl import write_json, write_jsonl, write_text_atomic
 from ..llm.types import Generator
 from .card import dataset_card
 from .case import CASE_FIELDS
+from .regeneration import TEACHER_CONSTRAINT_RETRIES
 from .seeds import load_seeds, select_seeds
 from .split import pair_cases, split_pairs
 from .synthesis import SynthesisSettings, synthesize
@@ -32,7 +33,8 @@ def run_synthesis(cfg: dict[str, Any], law: str, seeds_path: str | Path, out_dir
     settings = SynthesisSettings.from_config(cfg)
     pool = load_seeds(seeds_path, law)
     seeds = select_seeds(pool, cfg["benchmark"]["seeds_per_law"], settings.seed)
-    with open_generator(cfg, cfg["teacher"], "synthesize", generator) as teacher:
+    with open_generator(cfg, cfg["teacher"], "synthesize", generator,
+                        constraint_retries=TEACHER_CONSTRAINT_RETRIES) as teacher:
         result = synthesize(seeds, law, teacher, settings)
     pairs, unpaired = pair_cases(result.cases)
     cases = [{key: case[key] for key in RECORD_FIELDS} for case in split_pairs(pairs, settings.seed)]

@@ -24,7 +24,7 @@ from ..jsonl import read_jsonl, write_json, write_jsonl
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import distill_messages, student_messages
 from ..verdict import COMPLIANCE_VOCABULARY, boxed_contents, final_verdict
-from .regeneration import attempt_seed, rate, regenerate
+from .regeneration import TEACHER_CONSTRAINT_RETRIES, attempt_seed, rate, regenerate
 from .seeds import load_seeds
 from .teacher import open_generator
 
@@ -165,7 +165,8 @@ def run_distillation(cfg: dict[str, Any], law: str, train_path: str | Path, seed
     cases = read_jsonl(train_path)
     rules = {seed["id"]: seed["text"] for seed in load_seeds(seeds_path, law)}
     settings = DistillSettings.from_config(cfg)
-    with open_generator(cfg, cfg["teacher"], "distill", generator) as teacher:
+    with open_generator(cfg, cfg["teacher"], "distill", generator,
+                        constraint_retries=TEACHER_CONSTRAINT_RETRIES) as teacher:
         records, rejected, report = distill(cases, rules, teacher, settings)
     report["law"] = law
     if cases and not records:

@@ -20,6 +20,7 @@ from .case import CASE_FIELDS, DEFAULT_BOUNDS, case_schema, parse_case
 from .regeneration import Attempts, attempt_seed, rate, regenerate
 from .validation import reason_code, validate_case
 
+
 @dataclass(frozen=True)
 class SynthesisSettings:
     max_tokens: int = 1024

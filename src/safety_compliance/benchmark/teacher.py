@@ -11,16 +11,18 @@ from ..registry import get_model, load_registry
 
 
 @contextmanager
-def open_generator(cfg: dict[str, Any], model: str, stage: str,
-                   given: Generator | None = None) -> Iterator[Generator]:
+def open_generator(cfg: dict[str, Any], model: str, stage: str, given: Generator | None = None,
+                   constraint_retries: int | None = None) -> Iterator[Generator]:
     """`given` as is (the caller closes it), or a cached generator for registry model `model`,
-    closed on exit. Usage is booked under `stage` (results/usage/{stage}.json)."""
+    closed on exit. Usage is booked under `stage` (results/usage/{stage}.json); `constraint_retries`
+    overrides `llm.max_constraint_retries`."""
     if given is not None:
         yield given
         return
     from ..llm import make_generator
 
-    generator = make_generator(get_model(load_registry(cfg["models_file"]), model), cfg, stage=stage)
+    generator = make_generator(get_model(load_registry(cfg["models_file"]), model), cfg, stage=stage,
+                               constraint_retries=constraint_retries)
     try:
         yield generator
     finally:

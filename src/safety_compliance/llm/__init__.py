@@ -34,13 +34,15 @@ def make_backend(entry: ModelEntry, cfg: dict, cache: CallCache | None = None):
                      "(representation models are probes; see safety_compliance.evaluate)")
 
 
-def make_generator(entry: ModelEntry, cfg: dict, *, stage: str) -> CachedGenerator:
+def make_generator(entry: ModelEntry, cfg: dict, *, stage: str,
+                   constraint_retries: int | None = None) -> CachedGenerator:
     """A `Generator` for the registry entry, behind the call cache `llm.cache`.
 
     Every final answer is stored the moment it exists, so a rerun or a resumed run makes no call
     whose answer is stored. Token counts (and an estimated cost where the entry has prices) are merged
     into `{llm.usage_dir}/{stage}.json` at the end of each `generate` call. Use the generator as a
     context manager (or call `close()`) to release the cache file and the backend.
+    `constraint_retries` overrides `llm.max_constraint_retries` for a stage that retries on its own.
     """
     llm = cfg.get("llm") or {}
     path = cache_path_from_config(cfg)
@@ -52,6 +54,7 @@ def make_generator(entry: ModelEntry, cfg: dict, *, stage: str) -> CachedGenerat
             cache.close()
         raise
     return CachedGenerator(backend, stage=stage, cache=cache, usage_dir=llm.get("usage_dir", "results/usage"),
-                           max_constraint_retries=int(llm.get("max_constraint_retries", 2)),
+                           max_constraint_retries=int(llm.get("max_constraint_retries", 2)
+                                                      if constraint_retries is None else constraint_retries),
                            prices=(entry.price_per_m_input, entry.price_per_m_output),
                            progress=bool(llm.get("progress", True)))

@@ -57,6 +57,7 @@ def plot(frame: pd.DataFrame, stem: Path, columns: int) -> list[Path]:
 
     matplotlib.use("Agg")
     import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
 
     sns.set_theme(style="whitegrid", context="paper")
     grid = sns.relplot(data=frame, x="step", y="value", hue="student", col="panel", col_wrap=columns,
@@ -64,6 +65,8 @@ def plot(frame: pd.DataFrame, stem: Path, columns: int) -> list[Path]:
                        aspect=1.3)
     grid.set_titles("{col_name}")
     grid.set_axis_labels("optimizer step", "")
+    for axis in grid.axes.flat:   # steps are whole numbers, also on a short demo run
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".pdf"), stem.with_suffix(".png")]
     for path in paths:
