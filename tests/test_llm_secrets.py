@@ -19,6 +19,9 @@ import yaml
 
 from loopback_openai import LoopbackOpenAI
 
+sys.path.insert(0, str(Path(__file__).parent / "cluster"))
+from workflow_run import venv_env  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 LINKED = ("Snakefile", "workflow", "config", "notebooks", "resources")
 
@@ -47,7 +50,7 @@ def run_with_key(tmp_path: Path, target: str, extra: dict) -> None:
                     "backoff_base": 0.05, "request_timeout": 30.0},
             **extra,
         }))
-        env = {**os.environ, "SC_TEST_API_KEY": secret, "SAFETY_COMPLIANCE_ROOT": str(project)}
+        env = {**venv_env(), "SC_TEST_API_KEY": secret, "SAFETY_COMPLIANCE_ROOT": str(project)}
         run = subprocess.run([sys.executable, "-m", "snakemake", target, "--cores", "1", "--configfile", "extra.yaml"],
                              cwd=project, env=env, capture_output=True, text=True, timeout=1500)
         calls_with_key = sum(h.get("authorization") == f"Bearer {secret}" for h in server.headers)

@@ -46,9 +46,14 @@ class Job:
 
 
 def venv_env() -> dict[str, str]:
-    """The environment a workflow (and every SLURM job it submits) runs in: the venv's tools first."""
+    """The environment `make demo` gives the workflow: the venv's Snakemake, started by its path, with
+    no venv on PATH; so a job that finds papermill or the CLI only through an activated venv fails here."""
     env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("VIRTUAL_ENV", None)
+    if sys.prefix != sys.base_prefix:
+        venv_bin = str(Path(sys.prefix) / "bin")
+        env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                      if p and os.path.abspath(p) != venv_bin)
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     return env

@@ -1,11 +1,19 @@
 # Helpers shared by every stage's rules.
 import json
+import os
 import shlex
+import sys
+from pathlib import Path
 
 import yaml
 
 from safety_compliance.law.build import OFFICIAL
 from safety_compliance.notebook_params import nbval_overrides
+
+# Jobs call the tools of the environment Snakemake runs in (papermill, safety-compliance, accelerate)
+# whether or not it is activated: `make demo` starts .venv/bin/snakemake by its path, and every
+# SLURM job re-reads this file under the same interpreter.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 # Each stage appends the files `rule all` must make.
 TARGETS = []
