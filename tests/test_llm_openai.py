@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from llm_helpers import ask, llm_cfg
@@ -11,6 +13,14 @@ from safety_compliance.llm.openai_compat import LLMError, retry_after_seconds
 from safety_compliance.registry import ModelEntry
 
 FAST = {"backoff_base": 0.02, "backoff_max": 0.2, "request_timeout": 0.5}
+
+
+def settled(read, want, within: float = 5.0):
+    """read() once it equals `want`, or its value after `within` seconds."""
+    deadline = time.monotonic() + within
+    while read() != want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return read()
 
 
 def remote(server, **kw) -> ModelEntry:
@@ -41,7 +51,9 @@ def test_json_schema_goes_as_response_format_and_regex_is_checked(tmp_path):
             js, good, bad = gen.generate([ask("x", constraint=Constraint("json_schema", schema)),
                                           ask("y", constraint=Constraint("regex", r"echo: \w")),
                                           ask("z", constraint=Constraint("regex", r"\\boxed\{\w+\}"))])
-        assert server.bodies[0]["response_format"]["json_schema"]["schema"] == schema
+        # Bodies arrive in whatever order the concurrent requests reach the server.
+        sent = next(b for b in server.bodies if b["messages"][-1]["content"] == "x")
+        assert sent["response_format"]["json_schema"]["schema"] == schema
     assert js.ok and js.text == '{"label": "permitted"}'
     assert good.ok
     # Not enforceable by the API: checked, retried with new seeds, then failed with its reason.
@@ -57,7 +69,10 @@ def test_every_request_completes_exactly_once_under_faults(tmp_path):
         assert [c.text for c in out] == [f"echo: q{i}" for i in range(40)]
         assert set(server.served.values()) == {1} and len(server.served) == 40
         assert set(server.injected) == {"429", "500", "drop", "timeout"}
-        assert sum(c.attempts for c in out) == sum(server.attempts.values()) > 40
+        # An attempt the client gave up on (a timeout) may reach a busy server's counter a moment
+        # after the client has moved on; every one of them must arrive.
+        tried = sum(c.attempts for c in out)
+        assert settled(lambda: sum(server.attempts.values()), tried) == tried > 40
 
 
 def test_retry_after_is_honoured(tmp_path):
