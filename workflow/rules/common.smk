@@ -34,7 +34,7 @@ def notebook(name, out, log, **params):
     reaches it, and writes under results/ instead of its standalone default. Its nbval-sized
     `*_overrides` defaults are cleared, so the job runs at the config's scale.
     """
-    cleared = {name: {} for name in nbval_overrides(f"notebooks/{name}.ipynb")}
+    cleared = {param: {} for param in nbval_overrides(f"notebooks/{name}.ipynb")}
     params = {**cleared, "overrides": config, "results_dir": RESULTS, **params}
     return (
         f"papermill notebooks/{name}.ipynb {shlex.quote(str(out))} "

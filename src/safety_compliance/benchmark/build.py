@@ -15,11 +15,10 @@ from ..jsonl import write_json, write_jsonl, write_text_atomic
 from ..llm.types import Generator
 from .card import dataset_card
 from .case import CASE_FIELDS
-from .regeneration import TEACHER_CONSTRAINT_RETRIES
 from .seeds import load_seeds, select_seeds
 from .split import pair_cases, split_pairs
 from .synthesis import SynthesisSettings, synthesize
-from .teacher import open_generator
+from .teacher import open_teacher
 
 RECORD_FIELDS = ("id", "law", "seed_id", "chapter", "article", "label", *CASE_FIELDS, "split")
 
@@ -33,8 +32,7 @@ def run_synthesis(cfg: dict[str, Any], law: str, seeds_path: str | Path, out_dir
     settings = SynthesisSettings.from_config(cfg)
     pool = load_seeds(seeds_path, law)
     seeds = select_seeds(pool, cfg["benchmark"]["seeds_per_law"], settings.seed)
-    with open_generator(cfg, cfg["teacher"], "synthesize", generator,
-                        constraint_retries=TEACHER_CONSTRAINT_RETRIES) as teacher:
+    with open_teacher(cfg, "synthesize", generator) as teacher:
         result = synthesize(seeds, law, teacher, settings)
     pairs, unpaired = pair_cases(result.cases)
     cases = [{key: case[key] for key in RECORD_FIELDS} for case in split_pairs(pairs, settings.seed)]

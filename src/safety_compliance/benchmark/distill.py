@@ -24,9 +24,9 @@ from ..jsonl import read_jsonl, write_json, write_jsonl
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import distill_messages, student_messages
 from ..verdict import COMPLIANCE_VOCABULARY, boxed_contents, final_verdict
-from .regeneration import TEACHER_CONSTRAINT_RETRIES, attempt_seed, rate, regenerate
+from .regeneration import attempt_seed, rate, regenerate
 from .seeds import load_seeds
-from .teacher import open_generator
+from .teacher import open_teacher
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
@@ -165,8 +165,7 @@ def run_distillation(cfg: dict[str, Any], law: str, train_path: str | Path, seed
     cases = read_jsonl(train_path)
     rules = {seed["id"]: seed["text"] for seed in load_seeds(seeds_path, law)}
     settings = DistillSettings.from_config(cfg)
-    with open_generator(cfg, cfg["teacher"], "distill", generator,
-                        constraint_retries=TEACHER_CONSTRAINT_RETRIES) as teacher:
+    with open_teacher(cfg, "distill", generator) as teacher:
         records, rejected, report = distill(cases, rules, teacher, settings)
     report["law"] = law
     if cases and not records:

@@ -22,11 +22,6 @@ from .validation import reason_code
 # keeps it clear of the seeds the LLM layer itself uses for its constraint retries (seed + 1, + 2).
 SEED_STRIDE = 1000
 
-# What the teacher's LLM layer may retry on its own: nothing. This loop retries a failed answer
-# with its own seed; constraint retries inside it would multiply the calls per item to
-# max_attempts x (1 + llm.max_constraint_retries).
-TEACHER_CONSTRAINT_RETRIES = 0
-
 
 def attempt_seed(seed: int, attempt: int) -> int:
     """The sampling seed of attempt `attempt` (0-based)."""

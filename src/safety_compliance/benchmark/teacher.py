@@ -27,3 +27,10 @@ def open_generator(cfg: dict[str, Any], model: str, stage: str, given: Generator
         yield generator
     finally:
         generator.close()
+
+
+def open_teacher(cfg: dict[str, Any], stage: str, given: Generator | None = None):
+    """The config's `teacher` for a stage that regenerates failed answers itself (synthesis,
+    distillation). Its LLM layer makes no constraint retries: inside the stage's own loop they would
+    multiply the calls per item to max_attempts x (1 + llm.max_constraint_retries)."""
+    return open_generator(cfg, cfg["teacher"], stage, given, constraint_retries=0)
