@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make demo   set up, then run the whole pipeline at demo scale on the CPU
 #   make test   set up, then run the tests (unit, end-to-end, notebooks, cluster, browser)
+#   make test-fast  set up, then the unit tests alone (a few minutes)
 # Each step leaves a stamp, so running either twice repeats no setup work.
 
 PYTHON ?= python3.11
@@ -10,7 +11,7 @@ PIP    := $(VENV)/bin/pip
 SC     := $(VENV)/bin/safety-compliance
 CORES  ?= 2
 
-.PHONY: demo test setup resources report clean-results
+.PHONY: demo test test-fast setup resources report clean-results
 
 demo: setup
 	$(VENV)/bin/snakemake --cores $(CORES) all
@@ -18,6 +19,9 @@ demo: setup
 
 test: setup
 	bash tests/run_all.sh
+
+test-fast: setup
+	bash tests/run_all.sh --fast
 
 setup: $(VENV)/.installed resources/.ready
 

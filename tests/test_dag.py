@@ -7,6 +7,7 @@ default config.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
@@ -19,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent / "cluster"))
 from workflow_run import ROOT, dry_run, rule_locality, snakemake  # noqa: E402
 
 from safety_compliance.config import deep_merge  # noqa: E402
-from safety_compliance.notebook_params import nbval_overrides  # noqa: E402
+from safety_compliance.slices import RUNTIME, SLICES  # noqa: E402
 
 # Rules that train or run open models; at paper scale each must land on a GPU node.
 GPU_RULES = ("sft", "grpo", "evaluate", "allocate")
@@ -98,16 +99,27 @@ def test_every_rule_is_in_the_paper_dag(paper_jobs, rules):
     assert not missing, f"rules no target of `all` needs at paper scale: {sorted(missing)}"
 
 
-def test_notebook_jobs_run_at_the_config_scale():
-    """No workflow job inherits a notebook's nbval-sized `*_overrides` defaults (one SFT step, a
-    32-token GRPO rollout...): each is passed as {} so the config decides."""
+def test_every_job_gets_its_slice_and_never_the_whole_config():
+    """Each command carries the JSON slice of its rule (papermill's `config`, the CLI's `--config`),
+    and no slice holds a results-neutral key such as `compute` or a cache path."""
     printout = snakemake(["-n", "--forceall", "--printshellcmds", "--cores", "1", "all"])
     assert printout.returncode == 0, printout.stderr[-3000:]
-    commands = re.findall(r"(papermill notebooks/\S+\.ipynb .*?--no-progress-bar)", printout.stdout, re.DOTALL)
-    notebooks = {shlex.split(c)[1] for c in commands}
-    assert {"notebooks/02_synthesize.ipynb", "notebooks/05_sft.ipynb", "notebooks/06_grpo.ipynb"} <= notebooks
+    commands = [line.split(": ", 1)[1] for line in printout.stdout.splitlines() if line.startswith("Shell command: ")]
+    sliced = 0
     for command in commands:
-        words = shlex.split(command)
-        params = yaml.safe_load(words[words.index("-y") + 1])
-        for name in nbval_overrides(ROOT / words[1]):
-            assert params.get(name) == {}, f"{words[1]} job keeps its nbval default {name}: {params.get(name)}"
+        words = shlex.split(command.split(" > ")[0])
+        for flag in ("-r", "--config"):
+            if flag in words:
+                at = words.index(flag) + (2 if flag == "-r" else 1)
+                given = json.loads(words[at])
+                assert "compute" not in given and "models_file" not in given, command[:300]
+                assert "cache" not in given.get("llm", {}) and "progress" not in given.get("llm", {}), command[:300]
+                sliced += 1
+    assert sliced >= 60, f"only {sliced} commands carry a config slice"
+    runtime_tops = {key for key in RUNTIME if "." not in key}
+    assert runtime_tops == {"models_file", "shared_data", "compute"}
+
+
+def test_every_rule_that_reads_config_has_a_slice(rules):
+    without_config = {"fetch_resources", "embedded_model", "report_table", "report_figure", "all"}
+    assert rules - without_config <= set(SLICES) | {"evaluate_api"}, sorted(rules - without_config - set(SLICES))

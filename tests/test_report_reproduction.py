@@ -162,3 +162,20 @@ def test_table_page_shows_caption_and_numbers(run, tmp_path):
     assert "<h3>Table 3: accuracy (demo scale)</h3>" in page and "72.50" in page
     (tmp_path / "empty.csv").write_text("")
     assert "empty table" in table_page(tmp_path / "empty.csv")
+
+
+def test_provenance_is_written_first_and_shown_in_the_report(run, tmp_path, root, monkeypatch):
+    monkeypatch.chdir(root)
+    paper = tmp_path / "paper.yaml"
+    paper.write_text(yaml.safe_dump(PAPER))
+    out, record = tmp_path / "r.md", run / "provenance.json"
+    assert main(["report", "reproduction", "--paper-results", str(paper), "--results", str(run),
+                 "--out", str(out), "--provenance", str(record)]) == 0
+    made = json.loads(record.read_text())
+    assert set(made) == {"written", "source", "packages", "machine", "config", "models"}
+    assert len(made["source"]["commit"]) == 40 and isinstance(made["source"]["dirty"], bool)
+    assert made["packages"]["torch"] and made["packages"]["snakemake"]
+    # the config as the run used it: its results-affecting keys and its runtime settings
+    assert made["config"]["scale"] == "demo" and made["config"]["llm"]["cache"] == "results/cache/llm.sqlite"
+    assert "smollm2-135m-instruct" in made["models"]
+    assert f"- commit: {made['source']['commit'][:12]}" in out.read_text()

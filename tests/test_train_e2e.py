@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from train_fixtures import train_config, write_inputs
 
 from safety_compliance.train.curves import write_figure4
@@ -111,8 +112,10 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_model, cap
     cfg = train_config(tmp_path, tiny_model, **overrides)
     results = write_inputs(tmp_path / "results")
     out = results / "train" / "stu" / "sft"
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(yaml.safe_dump({"models_file": cfg["models_file"], "train": cfg["train"]}))
     command = [sys.executable, "-m", "safety_compliance.train", "sft", "--student", "stu", "--results-dir",
-               str(results), "--overrides", json.dumps({"models_file": cfg["models_file"], "train": cfg["train"]})]
+               str(results), "--config", "config/config.yaml", str(overlay)]
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                              env=os.environ | {"TOKENIZERS_PARALLELISM": "false"})
     deadline = time.monotonic() + 600

@@ -14,7 +14,11 @@ from safety_compliance.train.curves import PANELS, curves
 from safety_compliance.train.data import drop_long_prompts, grpo_records, sft_records
 from safety_compliance.train.runs import resume_point
 from safety_compliance.train.settings import GRPOSettings, SFTSettings, gradient_accumulation
-from safety_compliance.train.students import student_entries
+from safety_compliance.registry import resolve_registry
+
+
+def student_entries(cfg: dict) -> dict:
+    return {name: entry for name, entry in resolve_registry(cfg).items() if entry.group == "ours"}
 
 
 def paper_config() -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,23 @@ def validate(config: dict[str, Any], root: Path | None = None) -> None:
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
 
 
-def load_config(path: str | Path = "config/config.yaml", overrides: dict[str, Any] | None = None,
-                root: Path | None = None) -> dict[str, Any]:
-    """The config at `path` with `overrides` merged in (what a rule passes a notebook), validated."""
+def load_config(path: str | Path | Sequence[str | Path] = "config/config.yaml",
+                overrides: dict[str, Any] | None = None, root: Path | None = None) -> dict[str, Any]:
+    """The config file at `path`, or several merged in order (as `snakemake --configfile A B` does),
+    with `overrides` merged last, validated against the schema."""
     root = Path(root or project_root())
-    path = Path(path)
-    text = (path if path.is_absolute() else root / path).read_text(encoding="utf-8")
-    config = deep_merge(yaml.safe_load(text) or {}, overrides or {})
+    paths = [path] if isinstance(path, str | Path) else list(path)
+    if not paths:
+        raise ConfigError("no config file given")
+    config: dict[str, Any] = {}
+    for each in map(Path, paths):
+        file = each if each.is_absolute() else root / each
+        if not file.is_file():
+            raise ConfigError(f"config file {each} does not exist (looked in {file.parent})")
+        layer = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        if not isinstance(layer, dict):
+            raise ConfigError(f"config file {each} holds a {type(layer).__name__}, not a mapping of keys")
+        config = deep_merge(config, layer)
+    config = deep_merge(config, overrides or {})
     validate(config, root)
     return config

@@ -1,12 +1,16 @@
 """The model registry (config/models.yaml): baselines, teachers and the students we train.
 
 Adding a model is one entry: its backend, where its weights or API live, how to ask it for a verdict
-(its verifier family) and which group of the paper's tables it belongs to.
+(its verifier family) and which group of the paper's tables it belongs to. A config may change
+entries (`registry_overrides`, e.g. a rehearsal's stand-in weights), and every base model in
+`train.students` adds two entries, `{base}-sft` and `{base}-grpo`, pointing at the trained folders.
+A job's config slice carries the resolved entries of the models it uses (`models`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +61,53 @@ def _entry(name: str, spec: dict[str, Any], source: str) -> ModelEntry:
 def load_registry(path: str | Path) -> dict[str, ModelEntry]:
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     return {name: _entry(name, spec or {}, str(path)) for name, spec in raw.items()}
+
+
+STUDENT_STAGES = {"sft": "Compliance-Reasoner-SFT", "grpo": "Compliance-Reasoner-GRPO"}
+
+
+def student_model_dir(student: str, stage: str, results_dir: str | Path = "results") -> Path:
+    """The trained model of a stage, with its tokenizer and card: results/train/{student}/{stage}/final."""
+    if stage not in STUDENT_STAGES:
+        raise KeyError(f"unknown training stage '{stage}'; known: {sorted(STUDENT_STAGES)}")
+    return Path(results_dir) / "train" / student / stage / "final"
+
+
+def student_entries(base_registry: Mapping[str, ModelEntry], students: list[str],
+                    results_dir: str | Path = "results") -> dict[str, ModelEntry]:
+    """`{student}-sft` and `{student}-grpo` for every base model in `students`: the base model's
+    settings (dtype, device, batch size), pointing at the trained folders; group `ours`."""
+    entries = {}
+    for student in students:
+        base = get_model(dict(base_registry), student)
+        for stage, title in STUDENT_STAGES.items():
+            name = f"{student}-{stage}"
+            entries[name] = replace(base, name=name, model=str(student_model_dir(student, stage, results_dir)),
+                                    backend="hf", family="compliance", group="ours",
+                                    display=f"{title} ({base.label})", revision=None)
+    return entries
+
+
+def resolve_registry(cfg: Mapping[str, Any], results_dir: str | Path = "results") -> dict[str, ModelEntry]:
+    """Every model a config can name: the registry file, changed by `registry_overrides`, plus the
+    trained students of `train.students`."""
+    source = cfg.get("models_file", "config/models.yaml")
+    registry = load_registry(source)
+    for name, changes in (cfg.get("registry_overrides") or {}).items():
+        if name not in registry:
+            raise ValueError(f"registry_overrides names model '{name}', which {source} does not have")
+        spec = {f.name: getattr(registry[name], f.name) for f in fields(ModelEntry) if f.name != "name"}
+        registry[name] = _entry(name, {**spec, **changes}, f"registry_overrides of {source}")
+    registry.update(student_entries(registry, list((cfg.get("train") or {}).get("students") or []), results_dir))
+    return registry
+
+
+def registry_of(cfg: Mapping[str, Any], results_dir: str | Path = "results") -> dict[str, ModelEntry]:
+    """The models a job may use: the entries of its config slice (`models`), or, for a whole config,
+    the resolved registry."""
+    if "models" in cfg:
+        return {name: _entry(name, dict(spec), "the job's config slice") for name, spec in cfg["models"].items()}
+    return resolve_registry(cfg, results_dir)
 
 
 def get_model(registry: dict[str, ModelEntry], name: str) -> ModelEntry:

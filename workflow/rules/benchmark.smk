@@ -1,27 +1,20 @@
 # Stages 2-4: the compliance benchmark (synthesis, validation, split), the distillation traces for the
 # SFT cold start, and the human-evaluation kit with Table 1 (notebooks 02, 03, 04).
-from safety_compliance.registry import load_registry
-
-BENCH_REGISTRY = load_registry(config["models_file"])
 BENCH_FILES = ["cases.jsonl", "train.jsonl", "test.jsonl", "rejected.jsonl", "synthesis_report.json", "README.md"]
 TABLE1_FILES = [f"{RESULTS}/tables/{stem}.{ext}" for stem in ("table1", "table1_vs_paper", "table1_agreement")
                 for ext in ("csv", "tex", "md")]
 
 
-def local_model(name):
-    """The model folder a rule needs when this workflow makes it (the embedded model); API and hub
-    models need nothing local."""
-    if not name:
-        return []
-    path = BENCH_REGISTRY[name].model
-    return [path] if str(path).startswith(("resources/", f"{RESULTS}/")) else []
+def human_sheets(wildcards):
+    """The annotators' filled sheets: adding one reruns Table 1."""
+    return sorted(str(p) for p in Path(config["human_eval"]["ratings_dir"]).glob("*.csv"))
 
 
 rule synthesize:
     input:
         seeds=f"{RESULTS}/law/{{law}}/seeds.jsonl",
         notebook="notebooks/02_synthesize.ipynb",
-        teacher=local_model(config["teacher"]),
+        teacher=local_model_inputs([config["teacher"]]),
     output:
         cases=f"{RESULTS}/benchmark/{{law}}/cases.jsonl",
         train=f"{RESULTS}/benchmark/{{law}}/train.jsonl",
@@ -37,12 +30,11 @@ rule synthesize:
     wildcard_constraints:
         law="|".join(LAWS),
     params:
-        command=lambda w, output: notebook("02_synthesize", output.notebook, f"{RESULTS}/logs/synthesize/{w.law}.log",
-                                           laws=[w.law]),
+        config=config_slice("synthesize"),
     resources:
         **compute("synthesize"),
     shell:
-        "{params.command}"
+        papermill("02_synthesize", "-y 'laws: [{wildcards.law}]'")
 
 
 rule distill:
@@ -50,7 +42,7 @@ rule distill:
         train=f"{RESULTS}/benchmark/{{law}}/train.jsonl",
         seeds=f"{RESULTS}/law/{{law}}/seeds.jsonl",
         notebook="notebooks/03_distill.ipynb",
-        teacher=local_model(config["teacher"]),
+        teacher=local_model_inputs([config["teacher"]]),
     output:
         sft=f"{RESULTS}/distill/{{law}}/sft.jsonl",
         rejected=f"{RESULTS}/distill/{{law}}/rejected.jsonl",
@@ -63,12 +55,11 @@ rule distill:
     wildcard_constraints:
         law="|".join(LAWS),
     params:
-        command=lambda w, output: notebook("03_distill", output.notebook, f"{RESULTS}/logs/distill/{w.law}.log",
-                                           laws=[w.law]),
+        config=config_slice("distill"),
     resources:
         **compute("distill"),
     shell:
-        "{params.command}"
+        papermill("03_distill", "-y 'laws: [{wildcards.law}]'")
 
 
 rule human_eval:
@@ -76,7 +67,8 @@ rule human_eval:
         cases=expand(f"{RESULTS}/benchmark/{{law}}/cases.jsonl", law=LAWS),
         seeds=expand(f"{RESULTS}/law/{{law}}/seeds.jsonl", law=LAWS),
         notebook="notebooks/04_human_eval.ipynb",
-        judge=local_model(config["human_eval"]["judge"]),
+        judge=local_model_inputs([config["human_eval"]["judge"]]),
+        sheets=human_sheets,
     output:
         tables=TABLE1_FILES,
         page=f"{RESULTS}/human_eval/kit/annotate.html",
@@ -88,12 +80,11 @@ rule human_eval:
     benchmark:
         f"{RESULTS}/benchmarks/human_eval.tsv"
     params:
-        command=lambda w, output: notebook("04_human_eval", output.notebook, f"{RESULTS}/logs/human_eval.log",
-                                           laws=LAWS),
+        config=config_slice("human_eval"),
     resources:
         **compute("human_eval"),
     shell:
-        "{params.command}"
+        papermill("04_human_eval")
 
 
 TARGETS += expand(f"{RESULTS}/benchmark/{{law}}/{{name}}", law=LAWS, name=BENCH_FILES)

@@ -1,14 +1,21 @@
 # Helpers shared by every stage's rules.
+#
+# How config reaches a job: each rule declares `params: config=config_slice("RULE")`, exactly the
+# config keys (and registry entries) its job reads, from the table `SLICES` in
+# src/safety_compliance/slices.py. Snakemake tracks that value, so editing a key reruns exactly the
+# jobs whose slice holds it, and their descendants. Keys that cannot change a result (compute
+# resources, cache paths, progress, timeouts, launchers) reach every job through the environment
+# variable the slices module names instead, so editing them reruns nothing. Notebook jobs get the
+# slice as papermill's `config` parameter, CLI jobs as `--config`; both read it with
+# `safety_compliance.slices.job_config`.
 import json
 import os
-import shlex
 import sys
 from pathlib import Path
 
-import yaml
-
 from safety_compliance.law.build import OFFICIAL
-from safety_compliance.notebook_params import nbval_overrides
+from safety_compliance.registry import resolve_registry
+from safety_compliance.slices import RUNTIME_ENV, cut, runtime
 
 # Jobs call the tools of the environment Snakemake runs in (papermill, safety-compliance, accelerate)
 # whether or not it is activated: `make demo` starts .venv/bin/snakemake by its path, and every
@@ -26,21 +33,38 @@ NOTEBOOK_OUT = f"{RESULTS}/notebooks"
 LAW_SOURCES = {law: path for law, (path, _parser) in OFFICIAL.items()}
 EMBEDDED_MODEL = "resources/models/smollm2-135m-instruct"
 
+# Every model the config can name (the registry file, its overrides, the trained students).
+REGISTRY = resolve_registry(config, RESULTS)
+os.environ[RUNTIME_ENV] = json.dumps(runtime(config, RESULTS))
 
-def notebook(name, out, log, **params):
-    """The shell command that runs notebooks/{name}.ipynb with papermill into `out`.
 
-    Every notebook gets the resolved config (`overrides`) so that `--configfile config/paper.yaml`
-    reaches it, and writes under results/ instead of its standalone default. Its nbval-sized
-    `*_overrides` defaults are cleared, so the job runs at the config's scale.
-    """
-    cleared = {param: {} for param in nbval_overrides(f"notebooks/{name}.ipynb")}
-    params = {**cleared, "overrides": config, "results_dir": RESULTS, **params}
-    return (
-        f"papermill notebooks/{name}.ipynb {shlex.quote(str(out))} "
-        f"-y {shlex.quote(yaml.safe_dump(params, sort_keys=True))} "
-        f"--no-progress-bar > {shlex.quote(str(log))} 2>&1"
-    )
+def config_slice(rule):
+    """The tracked `config` param of `rule`: the part of the config its job reads."""
+    return lambda wildcards: cut(config, rule, dict(wildcards.items()), RESULTS, REGISTRY)
+
+
+def papermill(name, args="", log="log"):
+    """The shell command that runs notebooks/{name}.ipynb into the rule's `notebook` output, with the
+    job's config slice as its `config` parameter; `args` adds papermill parameters. Cell output
+    reaches the log (`log`: the rule's log, or one of its named logs) while the notebook runs
+    (--log-output), so a long cell shows its progress."""
+    return (f"papermill notebooks/{name}.ipynb {{output.notebook}} -r config {{params.config:q}} "
+            f"-p results_dir {RESULTS} {args} --log-output --no-progress-bar > {{{log}}} 2>&1")
+
+
+def local_model_inputs(names):
+    """The model folders this workflow makes among `names` (the embedded model, trained students,
+    the base of a representation guard); hub and API models need nothing local."""
+    paths = []
+    for name in names:
+        if not name:
+            continue
+        entry = REGISTRY[name]
+        base = entry.options.get("base") if entry.backend == "representation" else None
+        path = str(REGISTRY[base].model if base in REGISTRY else base or entry.model)
+        if path.startswith(("resources/", f"{RESULTS}/")):
+            paths.append(path)
+    return paths
 
 
 def compute(rule_name):

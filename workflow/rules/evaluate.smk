@@ -2,13 +2,12 @@
 # accuracy tables beside the published numbers (notebook 07). Also the students on PrivaCI-Bench.
 import re
 
-from safety_compliance.evaluate.run import full_registry, privaci_models, student_bases
+from safety_compliance.evaluate.run import privaci_models, student_bases
 from safety_compliance.evaluate.paper_tables import table_specs
 
 EVAL_MODELS = config["evaluate"]["models"]
-EVAL_REGISTRY = full_registry(config, RESULTS)
 # Models behind an API need no GPU: their jobs go to `evaluate_api` with the default resources.
-API_MODELS = [m for m in EVAL_MODELS if EVAL_REGISTRY[m].backend == "openai"]
+API_MODELS = [m for m in EVAL_MODELS if REGISTRY[m].backend == "openai"]
 LOCAL_MODELS = [m for m in EVAL_MODELS if m not in API_MODELS]
 
 
@@ -25,14 +24,7 @@ PRIVACI_FILES = ([f"{RESULTS}/tables/table_privaci.{ext}" for ext in ("csv", "te
 
 
 def evaluated_model_inputs(wildcards):
-    """The model folder a job needs when this workflow makes it (the embedded model, a trained
-    student); hub and API models need nothing local."""
-    entry = EVAL_REGISTRY[wildcards.model]
-    path = entry.model
-    if entry.backend == "representation":
-        base = entry.options.get("base")
-        path = EVAL_REGISTRY[base].model if base in EVAL_REGISTRY else base
-    return [path] if str(path).startswith((f"{RESULTS}/", "resources/")) else []
+    return local_model_inputs([wildcards.model])
 
 
 rule evaluate:
@@ -50,12 +42,12 @@ rule evaluate:
         law="|".join(LAWS),
         model=model_pattern(LOCAL_MODELS),
     params:
-        results_dir=RESULTS,
-        privaci=False,
+        config=config_slice("evaluate"),
     resources:
         **compute("evaluate"),
-    script:
-        "../scripts/evaluate.py"
+    shell:
+        "safety-compliance evaluate --model {wildcards.model} --law {wildcards.law} --results-dir {RESULTS} "
+        "--config {params.config:q} --output {output} > {log} 2>&1"
 
 
 use rule evaluate as evaluate_api with:
@@ -84,12 +76,12 @@ rule evaluate_privaci:
         law="|".join(LAWS),
         model=model_pattern(PRIVACI_MODELS),
     params:
-        results_dir=RESULTS,
-        privaci=True,
+        config=config_slice("evaluate_privaci"),
     resources:
         **compute("evaluate"),
-    script:
-        "../scripts/evaluate.py"
+    shell:
+        "safety-compliance evaluate --privaci --model {wildcards.model} --law {wildcards.law} "
+        "--results-dir {RESULTS} --config {params.config:q} --output {output} > {log} 2>&1"
 
 
 rule eval_tables:
@@ -105,14 +97,9 @@ rule eval_tables:
     benchmark:
         f"{RESULTS}/benchmarks/eval_tables.tsv"
     params:
-        # The notebook's own defaults are nbval's tiny sizes; here the config's, so the tables read
-        # exactly the cases the `evaluate` jobs predicted.
-        command=lambda w, output: notebook(
-            "07_evaluate", output.notebook, f"{RESULTS}/logs/eval_tables.log", compute_missing=False,
-            max_cases=config["evaluate"]["max_cases"], max_tokens=config["evaluate"]["max_tokens"],
-            privaci_sample=config["evaluate"]["privaci"]["sample"]),
+        config=config_slice("eval_tables"),
     shell:
-        "{params.command}"
+        papermill("07_evaluate", "-p compute_missing False")
 
 
 TARGETS += TABLE_FILES + PRIVACI_FILES

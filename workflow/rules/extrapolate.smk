@@ -3,25 +3,16 @@
 # verdicts on every generated case; then notebook 08 makes Figures 2-3 and Tables 5 and 8.
 import re
 
-from safety_compliance.evaluate.run import full_registry
 from safety_compliance.extrapolate.jobs import role_model
 
 EX = config["extrapolate"]
 EX_DATASETS = EX["datasets"]
 EX_CLASSIFIERS = EX["classifiers"]
-EX_REGISTRY = full_registry(config, RESULTS)
 EX_DIR = f"{RESULTS}/extrapolate"
 EX_DATASET_RE = "|".join(re.escape(d) for d in EX_DATASETS)
 EX_TABLES = [f"{RESULTS}/tables/{stem}.{ext}" for stem in ("table5", "table8", "extrapolate_missing_rates",
                                                            "extrapolate_cases") for ext in ("csv", "tex", "md")]
 EX_FIGURES = [f"paper_figures/figure{n}.{ext}" for n in (2, 3) for ext in ("pdf", "png")]
-
-
-def ex_model_input(name):
-    """The model folder a job needs when this workflow makes it (a trained student, the embedded
-    model); hub and API models need nothing local."""
-    path = str(EX_REGISTRY[name].model)
-    return [path] if path.startswith((f"{RESULTS}/", "resources/")) else []
 
 
 rule extrapolate_samples:
@@ -39,17 +30,17 @@ rule extrapolate_samples:
     wildcard_constraints:
         dataset=EX_DATASET_RE,
     params:
-        results_dir=RESULTS,
-        step="samples",
+        config=config_slice("extrapolate_samples"),
     localrule: True
-    script:
-        "../scripts/extrapolate.py"
+    shell:
+        "safety-compliance extrapolate samples --dataset {wildcards.dataset} --results-dir {RESULTS} "
+        "--config {params.config:q} > {log} 2>&1"
 
 
 rule allocate:
     input:
         samples=f"{EX_DIR}/{{dataset}}/samples.jsonl",
-        model=ex_model_input(role_model(config, "allocator")),
+        model=local_model_inputs([role_model(config, "allocator")]),
     output:
         f"{EX_DIR}/{{dataset}}/{{law}}/allocation.jsonl",
     log:
@@ -60,19 +51,19 @@ rule allocate:
         dataset=EX_DATASET_RE,
         law="|".join(LAWS),
     params:
-        results_dir=RESULTS,
-        step="allocate",
+        config=config_slice("allocate"),
     resources:
         **compute("allocate"),
-    script:
-        "../scripts/extrapolate.py"
+    shell:
+        "safety-compliance extrapolate allocate --dataset {wildcards.dataset} --law {wildcards.law} "
+        "--results-dir {RESULTS} --config {params.config:q} > {log} 2>&1"
 
 
 rule extrapolate_cases:
     input:
         samples=f"{EX_DIR}/{{dataset}}/samples.jsonl",
         allocation=f"{EX_DIR}/{{dataset}}/{{law}}/allocation.jsonl",
-        model=ex_model_input(role_model(config, "case_writer")),
+        model=local_model_inputs([role_model(config, "case_writer")]),
     output:
         cases=f"{EX_DIR}/{{dataset}}/{{law}}/cases.jsonl",
         report=f"{EX_DIR}/{{dataset}}/{{law}}/case_report.json",
@@ -84,18 +75,18 @@ rule extrapolate_cases:
         dataset=EX_DATASET_RE,
         law="|".join(LAWS),
     params:
-        results_dir=RESULTS,
-        step="cases",
+        config=config_slice("extrapolate_cases"),
     resources:
         **compute("extrapolate_cases"),
-    script:
-        "../scripts/extrapolate.py"
+    shell:
+        "safety-compliance extrapolate cases --dataset {wildcards.dataset} --law {wildcards.law} "
+        "--results-dir {RESULTS} --config {params.config:q} > {log} 2>&1"
 
 
 rule extrapolate_classify:
     input:
         cases=expand(f"{EX_DIR}/{{dataset}}/{{law}}/cases.jsonl", dataset=EX_DATASETS, law=LAWS),
-        model=lambda w: ex_model_input(w.model),
+        model=lambda w: local_model_inputs([w.model]),
     output:
         expand(f"{EX_DIR}/{{dataset}}/{{law}}/predictions/{{{{model}}}}.jsonl", dataset=EX_DATASETS, law=LAWS),
     log:
@@ -105,12 +96,12 @@ rule extrapolate_classify:
     wildcard_constraints:
         model="|".join(re.escape(m) for m in EX_CLASSIFIERS),
     params:
-        results_dir=RESULTS,
-        step="classify",
+        config=config_slice("extrapolate_classify"),
     resources:
         **compute("extrapolate_classify"),
-    script:
-        "../scripts/extrapolate.py"
+    shell:
+        "safety-compliance extrapolate classify --model {wildcards.model} --results-dir {RESULTS} "
+        "--config {params.config:q} > {log} 2>&1"
 
 
 rule extrapolate_tables:
@@ -131,15 +122,10 @@ rule extrapolate_tables:
     benchmark:
         f"{RESULTS}/benchmarks/extrapolate_tables.tsv"
     params:
-        # The notebook's own defaults are nbval's tiny sizes; here it only reads what the jobs made.
-        command=lambda w, output: notebook("08_extrapolate", output.notebook, f"{RESULTS}/logs/extrapolate_tables.log",
-                                           generate=False, figures_dir="paper_figures",
-                                           samples_per_dataset=EX["samples_per_dataset"],
-                                           max_tokens=EX["max_tokens"],
-                                           case_field_max_chars=EX["case_field_max_chars"]),
+        config=config_slice("extrapolate_tables"),
     localrule: True
     shell:
-        "{params.command}"
+        papermill("08_extrapolate", "-p generate False -p figures_dir paper_figures")
 
 
 TARGETS += EX_TABLES + EX_FIGURES

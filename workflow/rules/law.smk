@@ -25,14 +25,12 @@ rule law_tree:
     wildcard_constraints:
         law="|".join(LAW_SOURCES),
     params:
-        # Built here, not in `shell:`, so that braces in the dumped config are not read as placeholders.
-        command=lambda w, output: notebook("01_law_tree", output.notebook,
-                                           f"{RESULTS}/logs/law_tree/{w.law}.log", laws=[w.law]),
+        config=config_slice("law_tree"),
     # Not a localrule: it runs a notebook kernel for a while, which on a cluster belongs on a compute node.
     resources:
         **compute("law_tree"),
     shell:
-        "{params.command}"
+        papermill("01_law_tree", "-y 'laws: [{wildcards.law}]'")
 
 
 TARGETS += expand(f"{RESULTS}/law/{{law}}/{{name}}", law=LAWS, name=["tree.json", "seeds.jsonl", "stats.json"])

@@ -10,6 +10,7 @@ from pathlib import Path
 REPORT_DIR = f"{RESULTS}/report"
 REPRODUCTION = f"{RESULTS}/reproduction.md"
 REPRODUCTION_HTML = f"{REPORT_DIR}/reproduction.html"
+PROVENANCE = f"{RESULTS}/provenance.json"
 CAPTIONS = Path(workflow.basedir) / "workflow" / "report"
 
 
@@ -48,10 +49,10 @@ rule law_summary:
     benchmark:
         f"{RESULTS}/benchmarks/law_summary.tsv"
     params:
-        overrides=lambda w: shlex.quote(json.dumps(config)),
+        config=config_slice("law_summary"),
     localrule: True
     shell:
-        "safety-compliance report law-summary --overrides {params.overrides} --results {RESULTS} "
+        "safety-compliance report law-summary --config {params.config:q} --results {RESULTS} "
         "--figures paper_figures > {log} 2>&1"
 
 
@@ -100,20 +101,22 @@ rule report_figure:
 rule reproduction:
     input:
         # Everything else the workflow makes, so that this runs last and sees the whole run.
-        lambda w: [t for t in TARGETS if t not in (REPRODUCTION, REPRODUCTION_HTML)] + report_pages(),
+        lambda w: [t for t in TARGETS if t not in (REPRODUCTION, REPRODUCTION_HTML, PROVENANCE)] + report_pages(),
     output:
         md=REPRODUCTION,
         html=report(REPRODUCTION_HTML, caption="../report/reproduction.rst", category="Reproduction"),
+        # what made this run: commit, package versions, machine, the config and registry entries used
+        provenance=PROVENANCE,
     log:
         f"{RESULTS}/logs/reproduction.log",
     benchmark:
         f"{RESULTS}/benchmarks/reproduction.tsv"
     params:
-        overrides=lambda w: shlex.quote(json.dumps(config)),
+        config=config_slice("reproduction"),
     localrule: True
     shell:
-        "safety-compliance report reproduction --overrides {params.overrides} --results {RESULTS} "
-        "--out {output.md} --html {output.html} > {log} 2>&1"
+        "safety-compliance report reproduction --config {params.config:q} --results {RESULTS} "
+        "--out {output.md} --html {output.html} --provenance {output.provenance} > {log} 2>&1"
 
 
-TARGETS += [REPRODUCTION, REPRODUCTION_HTML]
+TARGETS += [REPRODUCTION, REPRODUCTION_HTML, PROVENANCE]

@@ -1,29 +1,20 @@
 # Stages 5-6: the Compliance Reasoner. For every student (config train.students): SFT on the distilled
 # traces of all laws (notebook 05), then GRPO on the train cases (notebook 06); then Figure 4.
-# Demo: the notebook trains in-process on the CPU. Paper scale (train.launcher: accelerate): the job
-# first runs `accelerate launch -m safety_compliance.train ...` on the GPUs it asked for, and the
-# notebook then only reports. Either way a rerun after a kill resumes from the last checkpoint.
-import json
+# A training job first trains through the CLI (`safety-compliance train sft|grpo`), in process on the
+# CPU demo or through `accelerate launch` on the GPUs it asked for (train.launcher, a runtime setting),
+# then runs its notebook, which only reports. A rerun after a kill resumes from the last checkpoint.
 import re
 
 STUDENTS = config["train"]["students"]
 TRAIN_OUT = f"{RESULTS}/train"
 
 
-def train_command(stage, student, log, gpus):
-    """The shell command of a training job: the accelerate launch (paper scale), then the notebook."""
-    in_process = config["train"]["launcher"] == "in_process"
+def train_command(stage):
+    """Train (CLI), then report (the stage's notebook, which does not train again)."""
     number = {"sft": "05", "grpo": "06"}[stage]
-    run_notebook = notebook(f"{number}_{stage}", f"{NOTEBOOK_OUT}/{number}_{stage}_{student}.ipynb", log,
-                            student=student, train=in_process)
-    if in_process:
-        return run_notebook
-    launch = (
-        f"accelerate launch --config_file {shlex.quote(config['train']['accelerate_config'])} "
-        f"--num_processes {max(int(gpus), 1)} -m safety_compliance.train {stage} --student {shlex.quote(student)} "
-        f"--results-dir {RESULTS} --overrides {shlex.quote(json.dumps(config))} > {shlex.quote(str(log))}.launch 2>&1"
-    )
-    return f"{launch} && {run_notebook}"
+    return (f"safety-compliance train {stage} --student {{wildcards.student}} --results-dir {RESULTS} "
+            f"--config {{params.config:q}} > {{log.train}} 2>&1 && "
+            + papermill(f"{number}_{stage}", "-p student {wildcards.student} -p train False", log="log.notebook"))
 
 
 rule sft:
@@ -35,7 +26,8 @@ rule sft:
         state=f"{TRAIN_OUT}/{{student}}/sft/trainer_state.json",
         notebook=f"{NOTEBOOK_OUT}/05_sft_{{student}}.ipynb",
     log:
-        f"{RESULTS}/logs/train/{{student}}/sft.log",
+        train=f"{RESULTS}/logs/train/{{student}}/sft.log",
+        notebook=f"{RESULTS}/logs/train/{{student}}/sft_notebook.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{student}}/sft.tsv"
     wildcard_constraints:
@@ -43,10 +35,9 @@ rule sft:
     resources:
         **compute("sft"),
     params:
-        command=lambda wildcards, resources: train_command(
-            "sft", wildcards.student, f"{RESULTS}/logs/train/{wildcards.student}/sft.log", resources.get("gpu", 0)),
+        config=config_slice("sft"),
     shell:
-        "{params.command}"
+        train_command("sft")
 
 
 rule grpo:
@@ -59,7 +50,8 @@ rule grpo:
         state=f"{TRAIN_OUT}/{{student}}/grpo/trainer_state.json",
         notebook=f"{NOTEBOOK_OUT}/06_grpo_{{student}}.ipynb",
     log:
-        f"{RESULTS}/logs/train/{{student}}/grpo.log",
+        train=f"{RESULTS}/logs/train/{{student}}/grpo.log",
+        notebook=f"{RESULTS}/logs/train/{{student}}/grpo_notebook.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{student}}/grpo.tsv"
     wildcard_constraints:
@@ -67,10 +59,9 @@ rule grpo:
     resources:
         **compute("grpo"),
     params:
-        command=lambda wildcards, resources: train_command(
-            "grpo", wildcards.student, f"{RESULTS}/logs/train/{wildcards.student}/grpo.log", resources.get("gpu", 0)),
+        config=config_slice("grpo"),
     shell:
-        "{params.command}"
+        train_command("grpo")
 
 
 rule figure4:
@@ -84,11 +75,11 @@ rule figure4:
     benchmark:
         f"{RESULTS}/benchmarks/figure4.tsv"
     params:
-        overrides=json.dumps(config),
+        config=config_slice("figure4"),
     localrule: True
     shell:
         "safety-compliance train figure4 --results-dir {RESULTS} --out paper_figures "
-        "--overrides {params.overrides:q} > {log} 2>&1"
+        "--config {params.config:q} > {log} 2>&1"
 
 
 TARGETS += expand(f"{TRAIN_OUT}/{{student}}/{{stage}}/final", student=STUDENTS, stage=["sft", "grpo"])

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .. import LAWS
-from ..config import load_config
+from ..slices import add_config_argument, job_config
 
 
 def _summary(report: dict, keys: tuple[str, ...]) -> str:
@@ -16,8 +16,8 @@ def _summary(report: dict, keys: tuple[str, ...]) -> str:
 def _synthesize(args) -> int:
     from .build import run_synthesis
 
-    cfg = load_config(args.config)
     results = Path(args.results_dir)
+    cfg = job_config("synthesize", args.config, results)
     report = run_synthesis(cfg, args.law, results / "law" / args.law / "seeds.jsonl",
                            results / "benchmark" / args.law)
     print(_summary(report, ("law", "requested", "produced", "rejected", "rejected_by_reason", "pairs",
@@ -28,8 +28,8 @@ def _synthesize(args) -> int:
 def _distill(args) -> int:
     from .distill import run_distillation
 
-    cfg = load_config(args.config)
     results = Path(args.results_dir)
+    cfg = job_config("distill", args.config, results)
     report = run_distillation(cfg, args.law, results / "benchmark" / args.law / "train.jsonl",
                               results / "law" / args.law / "seeds.jsonl", results / "distill" / args.law)
     print(_summary(report, ("law", "train_cases", "kept", "rejected", "rejected_by_reason", "warnings")))
@@ -39,7 +39,7 @@ def _distill(args) -> int:
 def _human_eval(args) -> int:
     from .table1 import run_human_eval
 
-    cfg = load_config(args.config)
+    cfg = job_config("human_eval", args.config, args.results_dir)
     laws = args.law or cfg["laws"]
     report = run_human_eval(cfg, laws, args.results_dir, Path(args.results_dir) / "tables")
     print(json.dumps(report, ensure_ascii=False))
@@ -49,8 +49,6 @@ def _human_eval(args) -> int:
 def register(sub) -> None:
     bench = sub.add_parser("benchmark", help="the compliance benchmark: synthesis, distillation, human evaluation")
     actions = bench.add_subparsers(dest="action", required=True)
-    common = {"--config": dict(default="config/config.yaml", help="the workflow config (teacher, benchmark, ...)"),
-              "--results-dir": dict(default="results", help="reads law/ and benchmark/ here, writes beside them")}
     synth = actions.add_parser("synthesize", help="cases for one law: results/benchmark/{law}/")
     synth.set_defaults(run=_synthesize)
     distill = actions.add_parser("distill", help="reasoning traces for one law's train split: results/distill/{law}/")
@@ -61,5 +59,5 @@ def register(sub) -> None:
     human.add_argument("--law", action="append", choices=LAWS, help="repeatable; default: the config's laws")
     human.set_defaults(run=_human_eval)
     for parser in (synth, distill, human):
-        for flag, spec in common.items():
-            parser.add_argument(flag, **spec)
+        add_config_argument(parser)
+        parser.add_argument("--results-dir", default="results", help="reads law/ and benchmark/ here, writes beside them")

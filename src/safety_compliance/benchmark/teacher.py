@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..llm.types import Generator
-from ..registry import get_model, load_registry
+from ..registry import get_model, registry_of
 
 
 @contextmanager
@@ -21,7 +21,7 @@ def open_generator(cfg: dict[str, Any], model: str, stage: str, given: Generator
         return
     from ..llm import make_generator
 
-    generator = make_generator(get_model(load_registry(cfg["models_file"]), model), cfg, stage=stage,
+    generator = make_generator(get_model(registry_of(cfg), model), cfg, stage=stage,
                                constraint_retries=constraint_retries)
     try:
         yield generator

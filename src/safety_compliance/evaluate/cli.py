@@ -7,15 +7,17 @@ import json
 import sys
 
 from .. import LAWS
+from ..slices import add_config_argument
 
 
 def _evaluate(args) -> int:
-    from ..config import load_config
+    from ..slices import job_config
     from .run import evaluate_model, evaluate_privaci
 
-    cfg = load_config(args.config)
+    cfg = job_config("evaluate_privaci" if args.privaci else "evaluate", args.config, args.results_dir,
+                     {"model": args.model})
     if args.privaci:
-        out = evaluate_privaci(cfg, args.model, args.law, args.results_dir)
+        out = evaluate_privaci(cfg, args.model, args.law, args.results_dir, args.output)
     else:
         out = evaluate_model(cfg, args.model, args.law, args.results_dir, args.output)
     print(out)
@@ -59,7 +61,7 @@ def register(subparsers) -> None:
     ev = subparsers.add_parser("evaluate", help="ask one registry model for verdicts on a law's test split")
     ev.add_argument("--model", required=True, help="registry name (config/models.yaml or a trained student)")
     ev.add_argument("--law", required=True, choices=LAWS)
-    ev.add_argument("--config", default="config/config.yaml")
+    add_config_argument(ev)
     ev.add_argument("--results-dir", default="results")
     ev.add_argument("--output", default=None, help="default: {results-dir}/eval/{law}/{model}.jsonl")
     ev.add_argument("--privaci", action="store_true", help="PrivaCI-Bench cases instead of our test split")

@@ -14,21 +14,11 @@ import pandas as pd
 
 from .. import LAW_NAMES
 from ..jsonl import read_jsonl, write_jsonl
-from ..registry import ModelEntry, get_model, load_registry
+from ..registry import get_model, registry_of
 from ..report.tables import beside_paper, write_table
 from . import metrics
 from .paper_tables import accuracy_table, models_in, paper_table, row_of, table_specs
 from .predict import predict
-
-
-def full_registry(cfg: dict, results_dir: str | Path = "results") -> dict[str, ModelEntry]:
-    """config/models.yaml plus our trained students (derived from `train.students`)."""
-    registry = load_registry(cfg["models_file"])
-    if cfg.get("train", {}).get("students"):
-        from ..train.students import student_entries
-
-        registry.update(student_entries(cfg, results_dir))
-    return registry
 
 
 def student_bases(cfg: dict) -> list[str]:
@@ -60,7 +50,7 @@ def test_cases(cfg: dict, law: str, results_dir: str | Path = "results") -> list
 def evaluate_model(cfg: dict, model: str, law: str, results_dir: str | Path = "results",
                    output: str | Path | None = None) -> Path:
     """Write results/eval/{law}/{model}.jsonl: one prediction per selected test case."""
-    registry = full_registry(cfg, results_dir)
+    registry = registry_of(cfg, results_dir)
     entry = get_model(registry, model)
     cases = test_cases(cfg, law, results_dir)
     train = read_jsonl(split_path(results_dir, law, "train")) if entry.backend == "representation" else None
@@ -90,7 +80,7 @@ def scored(cfg: dict, model: str, law: str, results_dir: str | Path = "results")
 def summary_table(cfg: dict, models: list[str], laws: list[str], results_dir: str | Path = "results") -> pd.DataFrame:
     """Per model and law: n, micro and macro accuracy, F1 (prohibited), 95 % CI, unparsed rate, tokens."""
     settings = cfg["evaluate"]
-    registry = full_registry(cfg, results_dir)
+    registry = registry_of(cfg, results_dir)
     rows = []
     for law in laws:
         for model in models:
@@ -107,7 +97,7 @@ def build_tables(cfg: dict, results_dir: str | Path = "results", tables_dir: str
 
     tables_dir = Path(tables_dir or Path(results_dir) / "tables")
     paper_results = paper_results if paper_results is not None else load_paper_results()
-    registry = full_registry(cfg, results_dir)
+    registry = registry_of(cfg, results_dir)
     models = list(cfg["evaluate"]["models"])
     bases = student_bases(cfg)
     scale = cfg["scale"]
@@ -163,10 +153,11 @@ def privaci_cases(cfg: dict, law: str) -> list[dict]:
     return load_privaci_cases(settings["cases"], law, settings.get("sample"), cfg["evaluate"].get("seed", 0))
 
 
-def evaluate_privaci(cfg: dict, model: str, law: str, results_dir: str | Path = "results") -> Path:
-    registry = full_registry(cfg, results_dir)
+def evaluate_privaci(cfg: dict, model: str, law: str, results_dir: str | Path = "results",
+                     output: str | Path | None = None) -> Path:
+    registry = registry_of(cfg, results_dir)
     records = predict(get_model(registry, model), registry, cfg, law, privaci_cases(cfg, law), results_dir=results_dir)
-    out = privaci_path(results_dir, law, model)
+    out = Path(output) if output else privaci_path(results_dir, law, model)
     write_jsonl(out, records, sort_key="case_id")
     return out
 
@@ -179,7 +170,7 @@ def build_privaci_table(cfg: dict, results_dir: str | Path = "results", tables_d
     models = privaci_models(cfg)
     if not models:
         return None
-    registry = full_registry(cfg, results_dir)
+    registry = registry_of(cfg, results_dir)
     results = {}
     for law in cfg["laws"]:
         cases = privaci_cases(cfg, law)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 
-import yaml
-
 from .. import LAWS
+from ..slices import add_config_argument, job_config
 from .datasets import DATASETS
+
+# subcommand -> the workflow rule whose job it is
+RULES = {"samples": "extrapolate_samples", "allocate": "allocate", "cases": "extrapolate_cases",
+         "classify": "extrapolate_classify", "outputs": "extrapolate_tables"}
 
 
 def _config(args) -> dict:
-    from ..config import load_config
-
-    overrides = yaml.safe_load(args.overrides) if args.overrides else None
-    return load_config(args.config, overrides)
+    wildcards = {name: getattr(args, name) for name in ("dataset", "law", "model") if getattr(args, name, None)}
+    return job_config(RULES[args.action], args.config, args.results_dir, wildcards)
 
 
 def _samples(args) -> int:
@@ -65,8 +66,7 @@ def register(subparsers) -> None:
 
     def job(name, run, help_text, *, dataset=False, law=False):
         p = actions.add_parser(name, help=help_text)
-        p.add_argument("--config", default="config/config.yaml")
-        p.add_argument("--overrides", default=None, help="YAML/JSON merged over the config (what the rules pass)")
+        add_config_argument(p)
         p.add_argument("--results-dir", default="results")
         if dataset:
             p.add_argument("--dataset", required=True, choices=sorted(DATASETS))

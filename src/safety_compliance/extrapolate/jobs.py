@@ -17,7 +17,7 @@ from typing import Any
 
 from ..jsonl import read_jsonl, write_json, write_jsonl
 from ..llm.types import Completion, Generator, Request
-from ..registry import ModelEntry, get_model
+from ..registry import ModelEntry, get_model, registry_of
 from .allocate import allocate, allocation_requests
 from .cases import case_requests, generate_cases
 from .classify import classify, classify_requests
@@ -47,9 +47,7 @@ def settings(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def model_entry(cfg: dict[str, Any], name: str, results_dir: str | Path = "results") -> ModelEntry:
     """A registry model or one of our trained students (`{student}-sft`, `{student}-grpo`)."""
-    from ..evaluate.run import full_registry
-
-    entry = get_model(full_registry(cfg, results_dir), name)
+    entry = get_model(registry_of(cfg, results_dir), name)
     if entry.group == "ours" and not Path(entry.model).is_dir():
         raise FileNotFoundError(f"{name}: no trained model at {entry.model}; run the training stage first "
                                 "(notebook 06 / rule grpo)")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from ..config import load_config
+from ..slices import add_config_argument, job_config
 from .build import build
 from .chapters import CHAPTERS
 
 
 def _build(args) -> int:
-    cfg = load_config(args.config)
+    cfg = job_config("law_tree", args.config)
     stats = build(args.law, cfg, args.out, args.source)
     summary = {k: stats[k] for k in ("law", "seed_source", "seeds", "per_depth", "notes")}
     print(json.dumps(summary, ensure_ascii=False))
@@ -23,7 +23,7 @@ def register(sub) -> None:
     make = actions.add_parser("build", help="parse a law and write tree.json, seeds.jsonl, stats.json")
     make.add_argument("--law", required=True, choices=sorted(CHAPTERS))
     make.add_argument("--out", required=True, help="folder to write into, e.g. results/law/eu_ai_act")
-    make.add_argument("--config", default="config/config.yaml")
+    add_config_argument(make)
     make.add_argument("--source", default=None,
                       help="read the law from here instead of resources/ (the HTML or JSON file for "
                            "seed_source official, the knowledge-base folder for privaci_kb)")

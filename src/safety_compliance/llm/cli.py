@@ -15,11 +15,11 @@ def _embed(args) -> None:
 
 def _ask(args) -> None:
     from ..config import load_config
-    from ..registry import get_model, load_registry
+    from ..registry import get_model, registry_of
     from . import Request, make_generator
 
     cfg = load_config(args.config)
-    entry = get_model(load_registry(cfg["models_file"]), args.model)
+    entry = get_model(registry_of(cfg), args.model)
     request = Request(messages=[{"role": "user", "content": args.prompt}], max_tokens=args.max_tokens)
     with make_generator(entry, cfg, stage="ask") as generator:
         completion = generator.generate([request])[0]
@@ -37,5 +37,6 @@ def register(sub) -> None:
     ask.add_argument("model", help="registry name")
     ask.add_argument("prompt")
     ask.add_argument("--max-tokens", type=int, default=64)
-    ask.add_argument("--config", default="config/config.yaml")
+    ask.add_argument("--config", nargs="+", default=["config/config.yaml"], metavar="FILE",
+                     help="config files merged in order (the registry, llm cache and transport settings)")
     ask.set_defaults(run=_ask)

@@ -25,7 +25,8 @@ from typing import Any
 import pandas as pd
 
 from ..jsonl import write_text_atomic
-from ..registry import load_registry
+from ..registry import registry_of
+from .provenance import provenance_lines
 from .pages import read_table
 from .tables import to_markdown
 
@@ -168,7 +169,7 @@ def student_labels(cfg: dict) -> list[str]:
     """Display names of the base students, as the evaluation tables name their rows."""
     names = list((cfg.get("train") or {}).get("students", []))
     try:
-        registry = load_registry(cfg["models_file"])
+        registry = registry_of(cfg)
     except (KeyError, FileNotFoundError):
         return names
     return [registry[n].label if n in registry else n for n in names]
@@ -279,6 +280,9 @@ def scale_section(cfg: dict, results: Path) -> Section:
                       "are not the paper's, so its numbers show that the pipeline works, not how well "
                       "the paper's method does. Run config/paper.yaml (slurm/profile.yaml) for that.")
     blocks.append(rows)
+    made_by = provenance_lines(results / "provenance.json")
+    if made_by:
+        blocks.append("Made by:\n\n" + "\n".join(made_by))
     return Section("Scale of this run", blocks)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..registry import ModelEntry
-from .students import STAGES
+from ..registry import STUDENT_STAGES
 
 
 def _table(rows: dict[str, Any], head: tuple[str, str]) -> list[str]:
@@ -20,7 +20,7 @@ def model_card(*, stage: str, student: str, base: ModelEntry, base_path: str, sc
                metrics: dict[str, Any], notes: list[str]) -> str:
     """Markdown with Hugging Face front matter: what was trained from what, on which data, how, and the
     last logged metrics."""
-    title = f"{STAGES[stage]} ({base.label})"
+    title = f"{STUDENT_STAGES[stage]} ({base.label})"
     lines = [
         "---", f"base_model: {base.model}", "library_name: transformers",
         "tags: [safety-compliance, eu-ai-act, gdpr, trl, " + stage + "]", "---", "",

@@ -3,45 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-import yaml
-
-
-def _overrides(text: str | None) -> dict | None:
-    """JSON first: YAML 1.1 reads JSON's `5e-07` as a string, not a number."""
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return yaml.safe_load(text)
+from ..slices import add_config_argument
+from .launch import LAUNCHERS
 
 
-def _config(args):
-    from ..config import load_config
+def _stage(args) -> int:
+    from .launch import run_stage
 
-    return load_config(args.config_file, _overrides(args.overrides))
-
-
-def _sft(args) -> int:
-    from .sft import train_sft
-
-    print(train_sft(_config(args), args.student, args.results_dir))
-    return 0
-
-
-def _grpo(args) -> int:
-    from .grpo import train_grpo
-
-    print(train_grpo(_config(args), args.student, args.results_dir))
+    print(run_stage(args.train_command, args.student, args.config, args.results_dir, args.launcher))
     return 0
 
 
 def _figure4(args) -> int:
+    from ..slices import job_config
     from .curves import write_figure4
 
-    cfg = _config(args)
+    cfg = job_config("figure4", args.config, args.results_dir)
     for path in write_figure4(cfg["train"]["students"], args.results_dir, args.out):
         print(path)
     return 0
@@ -49,17 +27,18 @@ def _figure4(args) -> int:
 
 def add_arguments(sub) -> None:
     """The training subcommands, shared by the package CLI and `python -m safety_compliance.train`."""
-    for name, run, text in (("sft", _sft, "stage 5: fine-tune a student on the distilled traces"),
-                            ("grpo", _grpo, "stage 6: GRPO from the student's SFT model")):
+    for name, text in (("sft", "stage 5: fine-tune a student on the distilled traces"),
+                       ("grpo", "stage 6: GRPO from the student's SFT model")):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--student", required=True, help="registry name of the base model (train.students)")
-        p.set_defaults(run=run)
+        p.add_argument("--launcher", default=None, choices=LAUNCHERS,
+                       help="default: the config's train.launcher (accelerate runs `accelerate launch`)")
+        p.set_defaults(run=_stage)
     p = sub.add_parser("figure4", help="Figure 4: GRPO training curves and the SFT loss curve")
     p.add_argument("--out", default="paper_figures", help="folder for figure4.{pdf,png} and figure4_sft_loss.*")
     p.set_defaults(run=_figure4)
     for p in sub.choices.values():
-        p.add_argument("--config-file", default="config/config.yaml")
-        p.add_argument("--overrides", default=None, help="YAML or JSON merged over the config file")
+        add_config_argument(p)
         p.add_argument("--results-dir", default="results", help="reads distill/ and benchmark/, writes train/")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..registry import ModelEntry, get_model, load_registry
+from ..registry import ModelEntry, get_model, registry_of
 from .card import model_card
 from .data import counts_by_law, drop_long_prompts, fingerprint, grpo_records, train_cases_path
 from .rewards import reward_functions, reward_weights
@@ -41,7 +41,7 @@ def train_grpo(cfg: dict[str, Any], student: str, results_dir: str | Path = "res
     from transformers import AutoTokenizer
 
     run, settings = RunSettings.from_config(cfg), GRPOSettings.from_config(cfg)
-    base: ModelEntry = get_model(load_registry(cfg["models_file"]), student)
+    base: ModelEntry = get_model(registry_of(cfg), student)
     sft_model = final_dir(student, "sft", results_dir)
     if not (sft_model / "config.json").is_file():
         raise FileNotFoundError(f"{sft_model} holds no model; run the sft stage for '{student}' first")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..registry import ModelEntry, get_model, load_registry
+from ..registry import ModelEntry, get_model, registry_of
 from .card import model_card
 from .data import counts_by_law, fingerprint, sft_path, sft_records
 from .runs import NoFinalCheckpoint, finish, last_logged, resume_point
@@ -39,7 +39,7 @@ def train_sft(cfg: dict[str, Any], student: str, results_dir: str | Path = "resu
     """Fine-tune registry model `student` on every configured law's traces; returns the final folder
     (results/train/{student}/sft/final). Resumes from the last checkpoint of the same run."""
     run, settings = RunSettings.from_config(cfg), SFTSettings.from_config(cfg)
-    base: ModelEntry = get_model(load_registry(cfg["models_file"]), student)
+    base: ModelEntry = get_model(registry_of(cfg), student)
     records = sft_records(cfg["laws"], results_dir)
     out = stage_dir(student, "sft", results_dir)
     resume = resume_point(out, fingerprint(records, as_dict(run, settings), base.model, base.dtype))

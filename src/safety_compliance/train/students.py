@@ -1,46 +1,22 @@
-"""Registry entries for the students we train: `{student}-sft` and `{student}-grpo`.
+"""Where a student's training stages write: checkpoints, trainer_state.json and the final model.
 
-They are derived from the config (`train.students` names base models in the registry), so a new base
-model is one registry entry plus one name in the config list, and the evaluation stage finds the
-trained checkpoints without anyone writing them into config/models.yaml.
+The students' registry entries (`{student}-sft`, `{student}-grpo`) come from the registry itself
+(`safety_compliance.registry.student_entries`), so a new base model is one registry entry plus one
+name in `train.students`.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
-from ..registry import ModelEntry, get_model, load_registry
-
-STAGES = {"sft": "Compliance-Reasoner-SFT", "grpo": "Compliance-Reasoner-GRPO"}
+from ..registry import student_model_dir
 
 
 def stage_dir(student: str, stage: str, results_dir: str | Path = "results") -> Path:
     """Where a stage writes checkpoints and its trainer_state.json: results/train/{student}/{stage}."""
-    if stage not in STAGES:
-        raise KeyError(f"unknown training stage '{stage}'; known: {sorted(STAGES)}")
-    return Path(results_dir) / "train" / student / stage
+    return student_model_dir(student, stage, results_dir).parent
 
 
 def final_dir(student: str, stage: str, results_dir: str | Path = "results") -> Path:
     """The trained model with its tokenizer and model card."""
-    return stage_dir(student, stage, results_dir) / "final"
-
-
-def student_entries(cfg: dict, results_dir: str | Path = "results") -> dict[str, ModelEntry]:
-    """`{student}-sft` and `{student}-grpo` for every base model in `train.students`.
-
-    They keep the base model's backend settings (dtype, device, batch size) and point at the trained
-    folders; group `ours`, family `compliance`.
-    """
-    registry = load_registry(cfg["models_file"])
-    entries = {}
-    for student in cfg["train"]["students"]:
-        base = get_model(registry, student)
-        for stage, title in STAGES.items():
-            name = f"{student}-{stage}"
-            entries[name] = replace(
-                base, name=name, model=str(final_dir(student, stage, results_dir)), backend="hf",
-                family="compliance", group="ours", display=f"{title} ({base.label})", revision=None,
-            )
-    return entries
+    return student_model_dir(student, stage, results_dir)
