@@ -4,6 +4,7 @@ import re
 
 from safety_compliance.evaluate.run import full_registry, privaci_models, student_bases
 from safety_compliance.evaluate.paper_tables import table_specs
+from safety_compliance.resources import privaci_cases_folder
 
 EVAL_MODELS = config["evaluate"]["models"]
 EVAL_REGISTRY = full_registry(config, RESULTS)
@@ -72,7 +73,7 @@ use rule evaluate as evaluate_api with:
 
 rule evaluate_privaci:
     input:
-        cases="resources/reference/privaci_bench/cases",
+        cases=lambda w: privaci_cases_folder(config["evaluate"]["privaci"]["cases"], w.law),
         model=evaluated_model_inputs,
     output:
         f"{RESULTS}/eval/privaci/{{law}}/{{model}}.jsonl",
