@@ -125,7 +125,8 @@ SOURCES: tuple[Source, ...] = (
            "EUR-Lex serves no fixed revision, so the copy saved in github Atypis/cartho is pinned)",
            GitHub("Atypis/cartho", "ac231f3f90124b9492d31c8c2f44e656e94832e1",
                   "ai-act-source/OJ%3AL_202401689%3AEN%3ATXT.html")),
-    Source("law_gdpr", "law/gdpr_2016_679_gdprtext.json", "GDPR, Regulation (EU) 2016/679, as GDPRtEXT JSON (CC-BY-4.0)",
+    Source("law_gdpr", "law/gdpr_2016_679_gdprtext.json",
+           "GDPR, Regulation (EU) 2016/679, as GDPRtEXT JSON (CC-BY-4.0)",
            GitHub("coolharsh55/GDPRtEXT", "b7bbb4ed02f0eefc0f5c19534444db97eeb640aa", "gdpr.json")),
     *(_privaci(kind, law) for kind in ("kb", "cases") for law in PRIVACI_FOLDERS),
     _dataset("aegis1", "Aegis 1.0 test prompts in GuardReasoner's benchmark format (CC-BY-4.0)",
@@ -271,7 +272,7 @@ def _download_github(source: Source, staging: Path, local_hint: str) -> None:
                 f"{local_hint} (config `shared_data`, CLI --local)") from None
 
 
-def _offline() -> bool:
+def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -292,7 +293,7 @@ def _download_hub(source: Source, staging: Path, revision: str | None, local_hin
     label = f"{source.name} ({origin.repo})"
     if origin.gated and not token:
         raise InputUnavailable(gated_message(label, origin.page))
-    if _offline():
+    if hub_offline():
         raise InputUnavailable(f"{source.name}: HF_HUB_OFFLINE is set, so {origin.repo} cannot be downloaded; "
                                f"unset it on a machine with a network, or put a copy at {local_hint}")
     api = HfApi(token=token)
