@@ -10,7 +10,7 @@ import pytest
 from safety_compliance import preflight as pf
 from safety_compliance.cli import main
 from safety_compliance.config import deep_merge, load_overlays
-from safety_compliance.preflight import FETCH, MISSING, OK, UNVERIFIED, Check, Hub
+from safety_compliance.preflight import FETCH, MISSING, OK, UNVERIFIED, Check, HubLookup
 
 KEYS = ("DEEPSEEK_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY")
 
@@ -101,8 +101,8 @@ def test_an_overlay_with_local_stand_ins_passes(here):
     assert not any(c.what.startswith("GPUs") for c in checks)
 
 
-class AnsweringHub(Hub):
-    """Our Hub with the hub's answers given: cached repos, and what the hub says of the rest."""
+class AnsweringHub(HubLookup):
+    """Our HubLookup with the hub's answers given: cached repos, and what the hub says of the rest."""
 
     def __init__(self, cached=(), answers=None, token=None):
         super().__init__(offline=False)
@@ -153,7 +153,7 @@ def test_a_real_hub_lookup_stops_after_the_first_failure(monkeypatch):
             raise OSError("Network is unreachable")
 
     monkeypatch.setattr(huggingface_hub, "HfApi", NoRoute)
-    hub = Hub(offline=False)
+    hub = HubLookup(offline=False)
     answer, error = hub.info("a/b", None)
     assert answer == "unreachable" and "Network is unreachable" in str(error)
     assert hub.offline and calls == ["a/b"]
@@ -232,7 +232,7 @@ def test_inputs_a_config_reads(tmp_path, here):
 
 def test_models_the_registry_lacks_are_named(here):
     cfg = deep_merge(load_overlays(["config/config.yaml"]), {"teacher": "no-such-model"})
-    rows = {c.what: c for c in pf.model_checks(cfg, Hub(offline=True), env={})}
+    rows = {c.what: c for c in pf.model_checks(cfg, HubLookup(offline=True), env={})}
     assert rows["model no-such-model (teacher)"].status == MISSING
     assert "config/models.yaml" in rows["model no-such-model (teacher)"].fix
 

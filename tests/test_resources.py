@@ -288,17 +288,21 @@ def test_a_fresh_clone_builds_the_dag(clone, overlay):
     assert fetched == {s.name for s in res.needed_sources(cfg)}
 
 
-def test_a_gated_input_blocks_only_its_own_jobs(clone, resources):
-    """Run for real: one dataset copied from a data folder and sampled, the gated one failing with
-    its message. The data folder is the checkout's resources/ (laid out as `shared_data` is)."""
-    run = snakemake(["--cores", "2", "--keep-going", "--config", f"shared_data={resources}", "--",
-                     "results/extrapolate/aegis1/samples.jsonl", "resources/safety/aegis2_test.json"],
-                    cwd=clone, env=clone_env(clone))
+def test_a_gated_input_blocks_only_its_own_jobs(tmp_path_factory, resources):
+    """Run for real, in a fresh clone beside a `shared/data` folder (the checkout's resources/, laid
+    out the same way), with the default config: one dataset is copied from there and sampled, the
+    gated one, which the folder lacks, fails alone with its message."""
+    clone = fresh_checkout(tmp_path_factory.mktemp("beside-shared") / "clone")
+    (clone.parent / "shared").mkdir()
+    (clone.parent / "shared" / "data").symlink_to(resources.resolve())
+    run = snakemake(["--cores", "2", "--keep-going", "--", "results/extrapolate/aegis1/samples.jsonl",
+                     "resources/safety/aegis2_test.json"], cwd=clone, env=clone_env(clone))
     assert run.returncode != 0
     log = (clone / "results/logs/fetch/aegis2.log").read_text()
     assert "aegis2 (nvidia/Aegis-AI-Content-Safety-Dataset-2.0) is gated" in log
     assert "https://huggingface.co/datasets/nvidia/Aegis-AI-Content-Safety-Dataset-2.0" in log and "HF_TOKEN" in log
-    assert "as recorded" in (clone / "results/logs/fetch/aegis1.log").read_text()
+    copied = (clone / "results/logs/fetch/aegis1.log").read_text()
+    assert "from ../shared/data/safety/aegis1_test_359.json" in copied and "as recorded" in copied
     samples = (clone / "results/extrapolate/aegis1/samples.jsonl").read_text().splitlines()
     assert len(samples) == configs()["demo"]["extrapolate"]["samples_per_dataset"]
     assert not (clone / "resources/safety/aegis2_test.json").exists()

@@ -92,7 +92,7 @@ def registry_of(cfg: dict[str, Any]) -> dict[str, ModelEntry]:
 
 
 # ------------------------------------------------------------------------------------- hub models
-class Hub:
+class HubLookup:
     """Answers about hub model repositories: the local cache first, the hub itself when reachable
     (never with HF_HUB_OFFLINE set; after one failed connection, not again)."""
 
@@ -129,7 +129,8 @@ class Hub:
             return "unreachable", err
 
 
-def check_hub_model(repo: str, revision: str | None, users: str, hub: Hub, filename: str = "config.json") -> Check:
+def check_hub_model(repo: str, revision: str | None, users: str, hub: HubLookup,
+                    filename: str = "config.json") -> Check:
     what = f"hub model {repo}{'@' + revision if revision else ''} ({users})"
     page = f"https://huggingface.co/{repo}"
     gated = repo.startswith(GATED_MODEL_PREFIXES)
@@ -161,7 +162,7 @@ def _is_hub_id(model: str) -> bool:
     return bool(_HUB_ID.fullmatch(model)) and not Path(model).exists()
 
 
-def check_weights(model: str, revision: str | None, users: str, hub: Hub, results_dir: str = "results",
+def check_weights(model: str, revision: str | None, users: str, hub: HubLookup, results_dir: str = "results",
                   filename: str = "config.json") -> Check | None:
     """Where a model's weights (or tokenizer) come from; None for what a training rule makes."""
     from .llm.embedded import PACKAGE
@@ -181,7 +182,7 @@ def check_weights(model: str, revision: str | None, users: str, hub: Hub, result
     return Check(f"model {model} ({users})", MISSING, "no such folder: fix the path in the registry entry")
 
 
-def model_checks(cfg: dict[str, Any], hub: Hub, env: dict[str, str]) -> list[Check]:
+def model_checks(cfg: dict[str, Any], hub: HubLookup, env: dict[str, str]) -> list[Check]:
     """One row per model folder or hub id and one per API key the config's models need."""
     uses = used_models(cfg)
     try:
@@ -386,9 +387,9 @@ def gpu_checks(cfg: dict[str, Any], local: Callable[[], tuple[int, int]] | None 
 
 
 # --------------------------------------------------------------------------------------------- all
-def preflight(cfg: dict[str, Any], hub: Hub | None = None, env: dict[str, str] | None = None) -> list[Check]:
+def preflight(cfg: dict[str, Any], hub: HubLookup | None = None, env: dict[str, str] | None = None) -> list[Check]:
     """Every check the config calls for, in the table's order: models and keys, inputs, tools, GPUs."""
-    hub = hub or Hub()
+    hub = hub or HubLookup()
     env = dict(os.environ) if env is None else env
     try:
         registry = registry_of(cfg)
@@ -423,7 +424,10 @@ def register(sub) -> None:
 
 def _run(args) -> int:
     from .config import load_overlays
+    from .paths import enter_project_root
 
-    checks = preflight(load_overlays(args.config))
+    cfg = load_overlays(args.config)
+    enter_project_root()        # the config's paths are relative to the checkout, as the jobs read them
+    checks = preflight(cfg)
     print(table(checks))
     return 1 if any(c.status == MISSING for c in checks) else 0
