@@ -107,6 +107,17 @@ def test_copies_from_the_local_folder_once_and_checks_them(tmp_path, resources):
     again, _ = res.fetch(["law_gdpr", "privaci_kb_gdpr"], tmp_path / "res", resources, lock)
     assert all(line.startswith("present") for line in again)
 
+    # a folder Snakemake made (its marker inside), read-only: copied writable, marker left out
+    made = tmp_path / "made/reference/privaci_bench/cases/GDPR"
+    shutil.copytree(resources / "reference/privaci_bench/cases/GDPR", made)
+    (made / ".snakemake_timestamp").write_text("")
+    made.chmod(0o555)
+    line = provide(BY_NAME["privaci_cases_gdpr"], tmp_path / "res", tmp_path / "made", lock)
+    made.chmod(0o755)
+    copied = tmp_path / "res/reference/privaci_bench/cases/GDPR"
+    assert line.endswith("as recorded") and not (copied / ".snakemake_timestamp").exists()
+    assert copied.stat().st_mode & 0o200 and all(f.stat().st_mode & 0o200 for f in copied.iterdir())
+
     damaged = tmp_path / "damaged"
     shutil.copytree(resources / "reference/privaci_bench/KBs/GDPR", damaged / "reference/privaci_bench/KBs/GDPR")
     with open(damaged / "reference/privaci_bench/KBs/GDPR/state.json", "a") as handle:

@@ -19,6 +19,7 @@ import fnmatch
 import hashlib
 import os
 import shutil
+import stat
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
@@ -205,13 +206,16 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+SNAKEMAKE_MARK = ".snakemake_timestamp"     # Snakemake's file in every folder a rule made
+
+
 def checksum(path: str | Path) -> str:
     """sha256 of a file; for a folder, sha256 of its sorted "relative/path<TAB>sha256" lines."""
     path = Path(path)
     if path.is_file():
         return sha256_file(path)
     lines = [f"{f.relative_to(path).as_posix()}\t{sha256_file(f)}\n"
-             for f in sorted(p for p in path.rglob("*") if p.is_file())]
+             for f in sorted(p for p in path.rglob("*") if p.is_file() and p.name != SNAKEMAKE_MARK)]
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
@@ -251,8 +255,12 @@ def _remove(path: Path) -> None:
 
 
 def _copy(src: Path, dest: Path) -> None:
+    """Copy a file or folder without its modes (a read-only data folder must not give read-only
+    outputs, which Snakemake could not replace) and without Snakemake's marker of a made folder."""
     if src.is_dir():
-        shutil.copytree(src, dest)
+        shutil.copytree(src, dest, copy_function=shutil.copyfile, ignore=shutil.ignore_patterns(SNAKEMAKE_MARK))
+        for folder in (dest, *(p for p in dest.rglob("*") if p.is_dir())):
+            folder.chmod(folder.stat().st_mode | stat.S_IWUSR)
     else:
         shutil.copyfile(src, dest)
 
