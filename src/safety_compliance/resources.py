@@ -99,7 +99,7 @@ class Source:
         return self.origin.folder
 
 
-PRIVACI = GitHub("HKUST-KnowComp/PrivaCI-Bench", "d7d30e39d8fabe1efdc1e4ce81d9738f91923851", "")
+PRIVACI = ("HKUST-KnowComp/PrivaCI-Bench", "d7d30e39d8fabe1efdc1e4ce81d9738f91923851")
 ARROW = ("data-00000-of-00001.arrow", "dataset_info.json", "state.json")    # a `save_to_disk` folder
 GUARDREASONER = ("yueliu1999/GuardReasoner", "bb7e686dc0535884d6994de5f950a072772e7fe2")
 KB_ROOT = "reference/privaci_bench/KBs"
@@ -113,7 +113,7 @@ def _privaci(kind: str, law: str) -> Source:
     what = "knowledge base" if kind == "kb" else "compliance cases"
     return Source(f"privaci_{kind}_{law}", f"{root}/{folder}",
                   f"PrivaCI-Bench {what}, {folder} (HF save_to_disk folder; MIT)",
-                  GitHub(PRIVACI.repo, PRIVACI.commit, f"HF_cache/{upstream}/{folder}", ARROW))
+                  GitHub(*PRIVACI, f"HF_cache/{upstream}/{folder}", ARROW))
 
 
 def _dataset(name: str, what: str, origin: GitHub | Hub) -> Source:
