@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from .extrapolate.datasets import DATASETS
+from .law.privaci import KB_FOLDERS
 
 LOCK = Path("config/inputs.lock.yaml")
 TOKEN_VARIABLE = "HF_TOKEN"
@@ -104,7 +105,7 @@ ARROW = ("data-00000-of-00001.arrow", "dataset_info.json", "state.json")    # a 
 GUARDREASONER = ("yueliu1999/GuardReasoner", "bb7e686dc0535884d6994de5f950a072772e7fe2")
 KB_ROOT = "reference/privaci_bench/KBs"
 CASES_ROOT = "reference/privaci_bench/cases"
-PRIVACI_FOLDERS = {"eu_ai_act": "AI_ACT", "gdpr": "GDPR"}
+PRIVACI_FOLDERS = KB_FOLDERS     # PrivaCI-Bench names each law's folder the same in KBs/ and cases/
 
 
 def _privaci(kind: str, law: str) -> Source:
