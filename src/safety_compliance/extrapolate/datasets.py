@@ -9,9 +9,10 @@ generation never look at a dataset's own format:
     categories  harm categories the source names (list), or None where the source has none
     category    the single category when there is exactly one, else None
 
-A dataset is read from its local file under `data_dir` when that file exists (machines without a
-network keep copies there) and otherwise from its original source by name. Adding a dataset is one
-`SafetyDataset` entry in `DATASETS`.
+A dataset is read from its file (or folder) under `data_dir`. The workflow's rule `fetch_{name}`
+puts it there, copied from a local data folder or downloaded from its pinned public source
+(`safety_compliance.resources` names every source). Adding a dataset is one `SafetyDataset` entry in
+`DATASETS` and its source in `resources.SOURCES`.
 """
 
 from __future__ import annotations
@@ -38,15 +39,14 @@ class SafetyDataset:
     display: str                    # the name in tables and figures; says what the data really is
     task: str                       # "Prompt Safety" | "Response Safety" (Table 8's column)
     split: str
-    local: str | None               # file name under data_dir, read when present
-    remote: Callable[[], list[dict[str, Any]]] | None   # raw rows from the original source
+    local: str                      # its file (or folder of JSON-lines files) under data_dir
     parse: Callable[[list[dict[str, Any]]], list[Record]]
     paper_key: str                  # the paper's column for this dataset (config/paper_results.yaml)
     paper_name: str                 # its row in the paper's Table 8
     note: str = ""
 
-    def local_path(self, data_dir: str | Path) -> Path | None:
-        return Path(data_dir) / self.local if self.local else None
+    def local_path(self, data_dir: str | Path) -> Path:
+        return Path(data_dir) / self.local
 
 
 def _record(dataset: str, index: int, text: str, label: str | None, categories: list[str] | None) -> Record:
@@ -73,11 +73,6 @@ def _parse_wildguard(rows: list[dict[str, Any]]) -> list[Record]:
     return out
 
 
-def _wildguard_remote() -> list[dict[str, Any]]:
-    import datasets
-
-    return list(datasets.load_dataset("allenai/wildguardmix", "wildguardtest", split="test"))
-
 
 # ------------------------------------------------------------------------------- OpenAI Moderation
 def _parse_openai(rows: list[dict[str, Any]]) -> list[Record]:
@@ -98,13 +93,6 @@ def _parse_openai(rows: list[dict[str, Any]]) -> list[Record]:
     return out
 
 
-OPENAI_URL = "https://raw.githubusercontent.com/openai/moderation-api-release/main/data/samples-1680.jsonl.gz"
-
-
-def _openai_remote() -> list[dict[str, Any]]:
-    import datasets
-
-    return list(datasets.load_dataset("json", data_files=OPENAI_URL, split="train"))
 
 
 # ------------------------------------------------------- GuardReasoner-format files (PKU, Aegis 1.0)
@@ -127,15 +115,6 @@ def _guardreasoner(dataset: str, rows: list[dict[str, Any]], *, with_response: b
     return out
 
 
-GUARDREASONER_DATA = "https://raw.githubusercontent.com/yueliu1999/GuardReasoner/main/data/benchmark"
-
-
-def _json_url(url: str) -> Callable[[], list[dict[str, Any]]]:
-    def load() -> list[dict[str, Any]]:
-        import datasets
-
-        return list(datasets.load_dataset("json", data_files=url, split="train"))
-    return load
 
 
 # ------------------------------------------------------------------------------- full PKU-SafeRLHF
@@ -153,11 +132,6 @@ def _parse_saferlhf(rows: list[dict[str, Any]]) -> list[Record]:
     return out
 
 
-def _saferlhf_remote() -> list[dict[str, Any]]:
-    import datasets
-
-    return list(datasets.load_dataset("PKU-Alignment/PKU-SafeRLHF", split="test"))
-
 
 # ------------------------------------------------------------------------------------- Aegis 2.0
 def _parse_aegis2(rows: list[dict[str, Any]]) -> list[Record]:
@@ -170,34 +144,27 @@ def _parse_aegis2(rows: list[dict[str, Any]]) -> list[Record]:
     return out
 
 
-def _aegis2_remote() -> list[dict[str, Any]]:
-    import datasets
-
-    return list(datasets.load_dataset("nvidia/Aegis-AI-Content-Safety-Dataset-2.0", split="test"))
-
 
 # -------------------------------------------------------------------------------------- registry
 DATASETS: dict[str, SafetyDataset] = {d.name: d for d in (
     SafetyDataset(
         "aegis1", "Aegis 1.0", "Prompt Safety", "test", "aegis1_test_359.json",
-        _json_url(f"{GUARDREASONER_DATA}/0_1_AegisSafetyTest.json"),
         lambda rows: _guardreasoner("aegis1", rows, with_response=False), "aegis2", "Aegis-2.0",
         note="Aegis 1.0 test prompts stand in for Aegis 2.0, which could not be obtained; no categories"),
     SafetyDataset(
-        "aegis2", "Aegis 2.0", "Prompt Safety", "test", None, _aegis2_remote, _parse_aegis2,
-        "aegis2", "Aegis-2.0"),
+        "aegis2", "Aegis 2.0", "Prompt Safety", "test", "aegis2_test.json", _parse_aegis2, "aegis2", "Aegis-2.0"),
     SafetyDataset(
-        "wildguard", "WildGuardTest", "Prompt Safety", "test", "wildguardtest.parquet", _wildguard_remote,
-        _parse_wildguard, "wildguard", "Wildguard"),
+        "wildguard", "WildGuardTest", "Prompt Safety", "test", "wildguardtest.parquet", _parse_wildguard,
+        "wildguard", "Wildguard"),
     SafetyDataset(
         "openai_mod", "OpenAI Moderation", "Prompt Safety", "test", "openai_moderation_samples-1680.jsonl.gz",
-        _openai_remote, _parse_openai, "openai_mod", "OpenAI Mod"),
+        _parse_openai, "openai_mod", "OpenAI Mod"),
     SafetyDataset(
-        "saferlhf", "PKU-SafeRLHF", "Response Safety", "test", None, _saferlhf_remote, _parse_saferlhf,
+        "saferlhf", "PKU-SafeRLHF", "Response Safety", "test", "pku_saferlhf_test", _parse_saferlhf,
         "saferlhf", "SafeRLHF"),
     SafetyDataset(
         "saferlhf_subset", "PKU-SafeRLHF (2,000-row subset)", "Response Safety", "test",
-        "pku_saferlhf_test_subset2000.json", _json_url(f"{GUARDREASONER_DATA}/0_9_safe_rlhf.json"),
+        "pku_saferlhf_test_subset2000.json",
         lambda rows: _guardreasoner("saferlhf_subset", rows, with_response=True), "saferlhf", "SafeRLHF",
         note="a balanced 2,000-row subset of the test split (GuardReasoner's); no categories"),
 )}
@@ -210,34 +177,46 @@ def get_dataset(name: str) -> SafetyDataset:
         raise KeyError(f"unknown safety dataset '{name}'; known: {', '.join(sorted(DATASETS))}") from None
 
 
+def _json_lines(handle) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in handle if line.strip()]
+
+
 def _read_local(path: Path) -> list[dict[str, Any]]:
+    """The rows of a file, or of every JSON-lines file of a folder in path order (the PKU-SafeRLHF
+    test split is one file per response model)."""
     name = path.name
+    if path.is_dir():
+        files = sorted(path.rglob("*.jsonl"))
+        if not files:
+            raise ValueError(f"{path}: a dataset folder holds JSON-lines files; found none")
+        return [row for f in files for row in _read_local(f)]
     if name.endswith(".parquet"):
         import pandas as pd
 
         return pd.read_parquet(path).to_dict(orient="records")
     if name.endswith(".jsonl.gz"):
         with gzip.open(path, "rt", encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
+            return _json_lines(handle)
     if name.endswith(".jsonl"):
         with open(path, encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
+            return _json_lines(handle)
     if name.endswith(".json"):
-        rows = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError:
+            rows = _json_lines(text.splitlines())       # hub files named .json are often JSON lines
         if not isinstance(rows, list):
-            raise ValueError(f"{path}: expected a JSON list of rows")
+            raise ValueError(f"{path}: expected a JSON list of rows or one JSON object per line")
         return rows
     raise ValueError(f"{path}: no reader for this file type")
 
 
 def load_dataset(name: str, data_dir: str | Path = "resources/safety") -> list[Record]:
-    """Every record of dataset `name`: from data_dir when its file is there, else from its source."""
+    """Every record of dataset `name`, from its file under data_dir."""
     spec = get_dataset(name)
     path = spec.local_path(data_dir)
-    if path is not None and path.is_file():
-        rows = _read_local(path)
-    elif spec.remote is not None:
-        rows = spec.remote()
-    else:
-        raise FileNotFoundError(f"{spec.display}: no local file at {path} and no source to load it from")
-    return spec.parse(rows)
+    if not path.exists():
+        raise FileNotFoundError(f"{spec.display}: nothing at {path}; the workflow's rule fetch_{name} provides "
+                                f"it (or `safety-compliance resources fetch --only {name}`)")
+    return spec.parse(_read_local(path))
