@@ -9,7 +9,7 @@ import pytest
 
 from safety_compliance import preflight as pf
 from safety_compliance.cli import main
-from safety_compliance.config import deep_merge, load_overlays
+from safety_compliance.config import deep_merge, load_config
 from safety_compliance.preflight import FETCH, MISSING, OK, UNVERIFIED, Check, HubLookup
 
 KEYS = ("DEEPSEEK_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY")
@@ -86,7 +86,7 @@ def test_the_paper_config_here_names_what_is_missing(here, capsys):
 def test_an_overlay_with_local_stand_ins_passes(here):
     """The checks follow the config: the paper config with every model a local one, no GPU and no
     accelerate (what a rehearsal overlay changes) needs nothing this machine lacks."""
-    cfg = load_overlays(["config/config.yaml", "config/paper.yaml"])
+    cfg = load_config(["config/config.yaml", "config/paper.yaml"])
     local = "smollm2-135m-instruct"
     cfg = deep_merge(cfg, {
         "teacher": local, "human_eval": {"judge": local},
@@ -161,8 +161,8 @@ def test_a_real_hub_lookup_stops_after_the_first_failure(monkeypatch):
 
 
 def test_the_vllm_interpreter(tmp_path):
-    registry = pf.registry_of(load_overlays(["config/config.yaml", "config/paper.yaml"]))
-    cfg = load_overlays(["config/config.yaml", "config/paper.yaml"])
+    registry = pf.registry_of(load_config(["config/config.yaml", "config/paper.yaml"]))
+    cfg = load_config(["config/config.yaml", "config/paper.yaml"])
     found = {"papermill": "/bin/papermill", "safety-compliance": "/bin/sc", "accelerate": "/bin/accelerate"}
 
     def rows(llm_extra, importable):
@@ -209,7 +209,7 @@ def test_slurm_gres_is_read(monkeypatch):
 
 
 def test_inputs_a_config_reads(tmp_path, here):
-    cfg = load_overlays(["config/config.yaml"])
+    cfg = load_config(["config/config.yaml"])
     shared = tmp_path / "shared"
     (shared / "safety").mkdir(parents=True)
     (shared / "safety/aegis2_test.json").write_text("[]")
@@ -231,7 +231,7 @@ def test_inputs_a_config_reads(tmp_path, here):
 
 
 def test_models_the_registry_lacks_are_named(here):
-    cfg = deep_merge(load_overlays(["config/config.yaml"]), {"teacher": "no-such-model"})
+    cfg = deep_merge(load_config(["config/config.yaml"]), {"teacher": "no-such-model"})
     rows = {c.what: c for c in pf.model_checks(cfg, HubLookup(offline=True), env={})}
     assert rows["model no-such-model (teacher)"].status == MISSING
     assert "config/models.yaml" in rows["model no-such-model (teacher)"].fix

@@ -61,14 +61,3 @@ def load_config(path: str | Path | Sequence[str | Path] = "config/config.yaml",
     validate(config, root)
     return config
 
-
-def load_overlays(paths: list[str | Path], root: Path | None = None) -> dict[str, Any]:
-    """The config Snakemake builds from `--configfile A B C`: each file over the ones before, validated."""
-    first, *rest = paths
-    root = Path(root or project_root())
-    overlays = [yaml.safe_load((Path(p) if Path(p).is_absolute() else root / p).read_text(encoding="utf-8")) or {}
-                for p in rest]
-    merged: dict[str, Any] = {}
-    for overlay in overlays:
-        merged = deep_merge(merged, overlay)
-    return load_config(first, merged, root)

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from . import resources
-from .registry import ModelEntry
+from .registry import ModelEntry, registry_of
 
 OK, FETCH, UNVERIFIED, MISSING = "ok", "to fetch", "not verifiable offline", "missing"
 
@@ -83,12 +83,6 @@ def used_models(cfg: dict[str, Any]) -> dict[str, list[str]]:
         for name in ex.get("classifiers", []):
             add(name, "extrapolate.classifiers")
     return uses
-
-
-def registry_of(cfg: dict[str, Any]) -> dict[str, ModelEntry]:
-    from .evaluate.run import full_registry
-
-    return full_registry(cfg)
 
 
 # ------------------------------------------------------------------------------------- hub models
@@ -423,10 +417,10 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    from .config import load_overlays
+    from .config import load_config
     from .paths import enter_project_root
 
-    cfg = load_overlays(args.config)
+    cfg = load_config(args.config)
     enter_project_root()        # the config's paths are relative to the checkout, as the jobs read them
     checks = preflight(cfg)
     print(table(checks))

@@ -5,18 +5,20 @@ from __future__ import annotations
 import sys
 
 from .resources import BY_NAME, LOCK, fetch, needed_sources
+from .slices import runtime_from_env
 
 
 def _run(args) -> int:
     if args.only:
         names = args.only
     elif args.config:
-        from .config import load_overlays
+        from .config import load_config
 
-        names = [s.name for s in needed_sources(load_overlays(args.config))]
+        names = [s.name for s in needed_sources(load_config(args.config))]
     else:
         names = list(BY_NAME)
-    done, failed = fetch(names, args.dest, args.local, args.lock)
+    local = args.local or runtime_from_env().get("shared_data") or "../shared/data"
+    done, failed = fetch(names, args.dest, local, args.lock)
     print("\n".join(done))
     for message in failed:
         print(f"safety-compliance: error: {message}", file=sys.stderr)
@@ -36,6 +38,8 @@ def register(sub) -> None:
     get.add_argument("--config", nargs="+", metavar="YAML",
                      help="the sources these configs' jobs read (config files, later ones overlaying earlier)")
     get.add_argument("--dest", default="resources")
-    get.add_argument("--local", default="../shared/data", help="a folder holding copies of the sources")
+    get.add_argument("--local", default=None,
+                     help="a folder holding copies of the sources (default: the workflow's shared_data, "
+                          "else ../shared/data)")
     get.add_argument("--lock", default=str(LOCK), help="the checksum file (default: %(default)s)")
     get.set_defaults(run=_run)

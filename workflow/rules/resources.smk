@@ -16,12 +16,11 @@ for _source in SOURCES:
             f"{RESULTS}/logs/fetch/{_source.name}.log",
         params:
             name=_source.name,
-            local=config.get("shared_data", "../shared/data"),
         # Downloads need the network, which a cluster's login node has and its compute nodes may not.
         localrule: True
         shell:
-            "safety-compliance resources fetch --only {params.name} --dest resources --local {params.local} "
-            "> {log} 2>&1"
+            # the local copies' folder (shared_data) is a runtime setting: where from, not what
+            "safety-compliance resources fetch --only {params.name} --dest resources > {log} 2>&1"
 
 
 rule embedded_model:
