@@ -178,3 +178,31 @@ def test_the_guard_keeps_nothing_unless_asked(tmp_path):
         assert sum(server.attempts.values()) == 3                       # the second --cache run made no call
         cache = xdg / "safety-compliance" / "judge.sqlite"
         assert cache.is_file() and any(FACTS.encode() in p.read_bytes() for p in cache.parent.iterdir())
+
+
+@pytest.mark.slow
+def test_a_workflow_run_stops_at_the_refused_teacher(tmp_path):
+    """As `make demo` runs it: Snakemake, the synthesis notebook, the teacher refused -> non-zero exit
+    after one call, and the job's log names the fix."""
+    sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+    from workflow_run import venv_env
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Snakefile", "workflow", "config", "notebooks", "resources"):
+        (project / name).symlink_to(ROOT / name)
+    with LoopbackOpenAI(provider="deepseek", api_key=KEY, lifetime=1200) as server:
+        registry_pointing_at(server.url, project / "teacher.yaml", structured_output="json_schema")
+        (project / "extra.yaml").write_text(yaml.safe_dump({
+            "laws": [LAW], "models_file": "teacher.yaml", "teacher": "deepseek-v3.1",
+            "llm": {"cache": "results/cache/llm.sqlite", "usage_dir": "results/usage", "backoff_base": 0.05}}))
+        env = {**venv_env(), "DEEPSEEK_API_KEY": KEY, "SAFETY_COMPLIANCE_ROOT": str(project)}
+        run = subprocess.run([sys.executable, "-m", "snakemake", f"results/benchmark/{LAW}/cases.jsonl", "--cores", "1",
+                              "--configfile", "extra.yaml"], cwd=project, env=env, capture_output=True, text=True,
+                             timeout=1500)
+        calls = sum(server.attempts.values())
+    assert run.returncode != 0 and "Error in rule synthesize" in run.stdout + run.stderr
+    assert calls == 1
+    log = (project / "results" / "logs" / "synthesize" / f"{LAW}.log").read_text(encoding="utf-8")
+    assert "This response_format type is unavailable now" in log and "set `structured_output: json_object`" in log
+    assert not (project / "results" / "benchmark" / LAW / "cases.jsonl").exists()
