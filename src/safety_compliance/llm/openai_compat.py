@@ -69,8 +69,7 @@ class OpenAIBackend:
         if self.structured_output not in STRUCTURED_OUTPUTS:
             raise ValueError(f"model '{entry.name}': structured_output is '{self.structured_output}'; "
                              f"choose one of {STRUCTURED_OUTPUTS}")
-        self.key_env = entry.api_key_env or "OPENAI_API_KEY"
-        key = os.environ.get(self.key_env)
+        key = os.environ.get(entry.api_key_env or "OPENAI_API_KEY")
         if entry.api_key_env and not key:
             raise ValueError(f"model '{entry.name}' reads its API key from the environment variable "
                              f"{entry.api_key_env}, which is not set")
@@ -117,7 +116,6 @@ class OpenAIBackend:
 
     async def _run_all(self, requests: list[Request], on_results) -> None:
         gate = asyncio.Semaphore(self.concurrency)
-
         refused: list[LLMError] = []
 
         async def one(index: int, request: Request) -> None:
