@@ -25,9 +25,11 @@ answer follows the JSON schema the request carries: in `response_format`, or, fo
 plain requests, in the prompt (as our backend puts it there: a fenced JSON block; a server that found
 none answers `{}`, which then fails validation, so a passing run proves the schema was sent). Its
 strings are realistic case text long enough for the benchmark's validation. A plain request without
-a schema gets, in this order: a distillation trace arguing the label the prompt gives; a verdict
-ending in `\\boxed{prohibited}` or `\\boxed{permitted}` (chosen by a hash of the prompt) when the
-prompt asks for a boxed verdict; otherwise "echo: <last user message>".
+a schema gets, in this order: a distillation trace arguing the label the prompt gives; a chapter
+allocation `\\boxed{"result": "Chapter N"}` naming a chapter the prompt lists; a verdict ending in
+`\\boxed{prohibited}` or `\\boxed{permitted}` (chosen by a hash of the prompt) when the prompt asks
+for a boxed verdict; otherwise "echo: <last user message>". A thinking model (`reasoning=True`, or
+DeepSeek's `deepseek-reasoner`) sends its reasoning apart, in `reasoning_content`.
 
 In a test:
     with LoopbackOpenAI(provider="deepseek", latency=0.05, fault_rate=0.3) as server:
@@ -219,6 +221,10 @@ def scripted_answer(ask: Ask) -> tuple[str, str]:
         if ask.thinking:
             return f"{summary}\n\n\\boxed{{{label}}}", TRACE_REASONING
         return f"<think>\n{TRACE_REASONING}\n</think>\n\n{summary}\n\n\\boxed{{{label}}}", ""
+    chapters = re.findall(r"^- Chapter ([IVXLC]+):", ask.prompt, re.MULTILINE)
+    if chapters and '"result"' in ask.prompt:    # a chapter allocation prompt: one of the listed chapters
+        pick = chapters[_hash(ask.prompt) % len(chapters)]
+        return f'<think>\nThe sample concerns the matters of Chapter {pick}.\n</think>\n\\boxed{{"result": "Chapter {pick}"}}', ""
     if "\\boxed" in ask.prompt:                  # a verdict prompt
         label = ("prohibited", "permitted")[_hash(ask.prompt) % 2]
         summary = f"Weighing the facts against the obligations, the conduct is {label}."

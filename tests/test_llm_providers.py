@@ -5,6 +5,7 @@ OPENAI_BASE_URL / OPENAI_API_KEY conventions."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -267,3 +268,21 @@ def test_the_fixture_can_answer_with_a_real_model(tiny_model, tmp_path):
             done, = gen.generate([ask("label this", max_tokens=16, constraint=Constraint("json_schema", schema))])
     # The hf backend's grammar enforced the schema the server found in the prompt.
     assert done.ok and json.loads(done.text)["label"] in ("permitted", "prohibited")
+
+
+def test_scripted_answers_fit_what_each_stage_asks():
+    from loopback_openai import Ask
+    from safety_compliance.extrapolate.allocate import allocation_messages, allocation_regex
+    from safety_compliance.prompts import distill_messages, student_messages
+
+    def answer(messages, **kw):
+        return scripted_answer(Ask(messages=messages, max_tokens=500, **kw))
+
+    allocation, _ = answer(allocation_messages("gdpr", "How do I find someone's home address?"))
+    assert re.fullmatch(allocation_regex("gdpr", 160), allocation, re.DOTALL)
+    verdict, _ = answer(student_messages("gdpr", "A shop films its customers."))
+    assert re.search(r"\\boxed\{(prohibited|permitted)\}$", verdict)
+    trace, _ = answer(distill_messages("gdpr", "rules", "facts", "permitted"))
+    assert trace.startswith("<think>") and trace.endswith("\\boxed{permitted}")
+    text, reasoning = answer(distill_messages("gdpr", "rules", "facts", "permitted", own_reasoning=True), thinking=True)
+    assert "<think>" not in text and text.endswith("\\boxed{permitted}") and len(reasoning) > 200
