@@ -40,9 +40,10 @@ STRICT_KEYWORDS = {
     "minItems", "maxItems",                                                           # arrays
 }
 # Keywords that only narrow the values a node admits: dropping them widens what the server enforces,
-# and the LLM layer's own check of the answer against the full schema restores them.
-NARROWING_KEYWORDS = {"minLength", "maxLength", "minProperties", "maxProperties", "uniqueItems", "default",
-                      "examples", "$schema", "$id", "$comment"}
+# so they are restated in the description, and the LLM layer's own check of the answer against the
+# full schema restores them. Annotations carry no constraint and are simply dropped.
+NARROWING_KEYWORDS = {"minLength", "maxLength", "minProperties", "maxProperties", "uniqueItems"}
+ANNOTATIONS = {"default", "examples", "$schema", "$id", "$comment"}
 SCHEMA_INTRO = "Reply with JSON only: one JSON value that conforms to this JSON schema, with no text around it."
 
 
@@ -62,10 +63,10 @@ def _strict_node(node: dict[str, Any], where: str) -> dict[str, Any]:
     for key in list(node):
         if key in STRICT_KEYWORDS:
             continue
-        if key not in NARROWING_KEYWORDS:
+        if key not in NARROWING_KEYWORDS | ANNOTATIONS:
             raise NotStrict(f"'{key}' at {where or '/'} is outside the strict subset")
         value = node.pop(key)
-        if key not in ("default", "examples", "$schema", "$id", "$comment"):
+        if key in NARROWING_KEYWORDS:
             dropped.append(f"{key} {json.dumps(value)}")
     if dropped:
         node["description"] = " ".join(filter(None, [node.get("description"), f"({'; '.join(dropped)})"]))
@@ -81,9 +82,8 @@ def _strict_node(node: dict[str, Any], where: str) -> dict[str, Any]:
             props[name] = _strict_node(sub, f"{where}/{name}")
     if isinstance(node.get("items"), dict):
         node["items"] = _strict_node(node["items"], f"{where}/items")
-    for branch in ("anyOf",):
-        if branch in node:
-            node[branch] = [_strict_node(sub, f"{where}/{branch}") for sub in node[branch]]
+    if "anyOf" in node:
+        node["anyOf"] = [_strict_node(sub, f"{where}/anyOf") for sub in node["anyOf"]]
     for table in ("$defs", "definitions"):
         for name, sub in node.get(table, {}).items():
             node[table][name] = _strict_node(sub, f"{where}/{table}/{name}")
