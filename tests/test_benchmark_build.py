@@ -8,6 +8,7 @@ import pytest
 from benchmark_fakes import ScriptedTeacher, case_json, prompt_text, requested_label, seed_records
 
 from safety_compliance.benchmark.build import RECORD_FIELDS, run_synthesis
+from safety_compliance.benchmark.regeneration import BelowFloor
 from safety_compliance.config import load_config
 from safety_compliance.jsonl import read_jsonl, write_jsonl
 
@@ -77,3 +78,32 @@ def test_reruns_are_byte_identical(built, tmp_path):
     run_synthesis(cfg, "gdpr", tmp_path / "seeds.jsonl", tmp_path / "again", generator=ScriptedTeacher(script))
     for name in ("cases.jsonl", "train.jsonl", "test.jsonl"):
         assert (tmp_path / "again" / name).read_bytes() == (out / name).read_bytes()
+
+
+def test_a_stage_below_its_floor_fails_after_writing_its_report(tmp_path):
+    """Most cases leak the verdict: the stage writes what it has, then stops with the counts and reasons."""
+    def leaky(request, call):
+        if "clause 0." in prompt_text(request):
+            return case_json("A clinic uploads patient scans every night to a vendor's service.")
+        return case_json("The clinic uploads the scans every night. This is permitted under the rules.")
+
+    write_jsonl(tmp_path / "seeds.jsonl", SEEDS)
+    cfg = load_config("config/config.yaml", {"benchmark": {"seeds_per_law": None, "max_attempts": 2}})
+    with pytest.raises(BelowFloor) as err:
+        run_synthesis(cfg, "gdpr", tmp_path / "seeds.jsonl", tmp_path / "out", generator=ScriptedTeacher(leaky))
+    message = str(err.value)
+    assert "kept 2 of 16 (12%), below benchmark.min_produced_rate = 0.5" in message
+    assert "leak_verdict 14" in message and "synthesis_report.json" in message
+    report = json.loads((tmp_path / "out" / "synthesis_report.json").read_text())
+    assert report["produced"] == 2 and report["rejected_by_reason"] == {"leak_verdict": 14}
+    # A floor of 0 lets a weak teacher through, but an empty benchmark never passes.
+    cfg["benchmark"]["min_produced_rate"] = 0.0
+    assert run_synthesis(cfg, "gdpr", tmp_path / "seeds.jsonl", tmp_path / "out",
+                         generator=ScriptedTeacher(leaky))["in_benchmark"] == 2
+    def one_sided(request, call):      # every prohibited case passes, every permitted one leaks
+        if requested_label(request) == "prohibited":
+            return case_json("A clinic uploads patient scans every night to a vendor's service.")
+        return case_json("The clinic uploads the scans every night. This is permitted under the rules.")
+
+    with pytest.raises(BelowFloor, match=r"no seed has both of its cases valid \(8 valid cases lack their pair\)"):
+        run_synthesis(cfg, "gdpr", tmp_path / "seeds.jsonl", tmp_path / "out", generator=ScriptedTeacher(one_sided))

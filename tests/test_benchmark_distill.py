@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from benchmark_fakes import ScriptedTeacher, prompt_text, requested_label, seed_records
 
-from safety_compliance.benchmark.distill import (DistillSettings, check_trace, distill, format_trace,
-                                                 run_distillation, trace_regex)
-from safety_compliance.benchmark.regeneration import SEED_STRIDE
+from safety_compliance.benchmark.distill import (DistillSettings, answer_regex, check_trace, distill,
+                                                 distill_request, format_trace, run_distillation, trace_regex)
+from safety_compliance.benchmark.regeneration import SEED_STRIDE, BelowFloor
 from safety_compliance.config import load_config
 from safety_compliance.jsonl import read_jsonl, write_jsonl
 from safety_compliance.llm.types import Completion
@@ -131,3 +132,49 @@ def test_run_distillation_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="synthesis stage"):
         run_distillation(cfg, "gdpr", tmp_path / "nope.jsonl", tmp_path / "seeds.jsonl", tmp_path / "o",
                          generator=ScriptedTeacher(teacher_script))
+
+
+def test_run_distillation_below_its_floor_fails_after_writing_its_report(tmp_path):
+    write_jsonl(tmp_path / "seeds.jsonl", SEEDS)
+    write_jsonl(tmp_path / "train.jsonl", CASES)
+    cfg = load_config("config/config.yaml", {"distill": {"max_attempts": 1, "min_kept_rate": 0.9}})
+    with pytest.raises(BelowFloor, match=r"distill gdpr: kept 2 of 4 \(50%\), below distill.min_kept_rate = 0.9; "
+                                         r"rejected: no_think 1, wrong_verdict 1"):
+        run_distillation(cfg, "gdpr", tmp_path / "train.jsonl", tmp_path / "seeds.jsonl", tmp_path / "out",
+                         generator=ScriptedTeacher(teacher_script))
+    assert len(read_jsonl(tmp_path / "out" / "sft.jsonl")) == 2
+    assert json.loads((tmp_path / "out" / "distill_report.json").read_text())["rejected"] == 2
+
+
+REASONING = "The clause requires records. The clinic kept none, so the duty was missed."
+
+
+def thinking(text: str, reasoning: str = REASONING) -> Completion:
+    return Completion(text=text, finish_reason="stop", reasoning=reasoning)
+
+
+def test_a_thinking_teachers_own_reasoning_becomes_the_think_part():
+    trace, reasons = check_trace(thinking("The clinic kept no records.\n\\boxed{prohibited}"), "prohibited",
+                                 trace_source="teacher_reasoning")
+    assert reasons == [] and trace == format_trace(REASONING, "The clinic kept no records.", "prohibited")
+    # Tags the model typed as well are dropped: the separate reasoning is the <think> part.
+    typed_too = thinking("<think>short</think>The clinic kept no records.\n\\boxed{prohibited}")
+    assert check_trace(typed_too, "prohibited", trace_source="teacher_reasoning")[0] == trace
+    _, reasons = check_trace(thinking("The clinic kept no records.\n\\boxed{prohibited}", reasoning=""),
+                             "prohibited", trace_source="teacher_reasoning")
+    assert reasons[0].startswith("no_reasoning: ") and "thinking teacher" in reasons[0]
+    _, reasons = check_trace(thinking("Fine.\n\\boxed{permitted}"), "prohibited", trace_source="teacher_reasoning")
+    assert reasons[0].startswith("wrong_verdict")
+
+
+def test_teacher_reasoning_asks_for_the_answer_only_and_constrains_only_it():
+    settings = DistillSettings(trace_source="teacher_reasoning", think_chars=300)
+    request = distill_request(CASES[0], SEEDS[0]["text"], settings)
+    prompt = prompt_text(request)
+    assert "own thinking" in prompt and "<think>" not in prompt and "PROHIBITED" in prompt
+    assert request.constraint.value == answer_regex(300)
+    assert re.fullmatch(answer_regex(300), "The clinic kept no records.\n\\boxed{prohibited}", re.DOTALL)
+    typed = distill_request(CASES[0], SEEDS[0]["text"], DistillSettings())
+    assert "<think>" in prompt_text(typed) and typed.constraint.value == trace_regex()
+    with pytest.raises(ValueError, match="trace_source"):
+        DistillSettings(trace_source="thoughts")

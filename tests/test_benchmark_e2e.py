@@ -12,6 +12,7 @@ from benchmark_fakes import seed_records
 
 from safety_compliance.benchmark.build import run_synthesis
 from safety_compliance.benchmark.distill import run_distillation
+from safety_compliance.benchmark.regeneration import BelowFloor
 from safety_compliance.benchmark.table1 import run_human_eval
 from safety_compliance.config import load_config
 from safety_compliance.jsonl import read_jsonl, write_jsonl
@@ -26,14 +27,18 @@ def test_stage_end_to_end_on_the_tiny_model(tiny_model, tmp_path):
     cfg = load_config("config/config.yaml", {
         "models_file": str(models), "teacher": "tiny",
         "llm": {"cache": str(tmp_path / "cache.sqlite"), "usage_dir": str(tmp_path / "usage"), "progress": False},
-        "benchmark": {"seeds_per_law": 2, "max_tokens": 96, "max_attempts": 2, "field_chars": loose},
-        "distill": {"max_tokens": 32, "max_attempts": 1, "min_reasoning_chars": 1},
+        "benchmark": {"seeds_per_law": 2, "max_tokens": 96, "max_attempts": 2, "field_chars": loose,
+                      "min_produced_rate": 0.0},
+        "distill": {"max_tokens": 32, "max_attempts": 1, "min_reasoning_chars": 1, "min_kept_rate": 0.0},
         "human_eval": {"judge": "tiny", "judge_max_tokens": 24, "cases_per_law": 2,
                        "ratings_dir": str(tmp_path / "no-sheets")}})
     law = "gdpr"
     write_jsonl(tmp_path / "law" / law / "seeds.jsonl", seed_records(law, chapters=(1, 2, 3, 4)))
     bench = tmp_path / "benchmark" / law
-    report = run_synthesis(cfg, law, tmp_path / "law" / law / "seeds.jsonl", bench)
+    try:
+        report = run_synthesis(cfg, law, tmp_path / "law" / law / "seeds.jsonl", bench)
+    except BelowFloor:   # a random teacher rarely writes a valid pair; the stage stops, its report written
+        report = json.loads((bench / "synthesis_report.json").read_text())
 
     assert report["teacher"] == "tiny" and report["seeds"] == 2 and report["requested"] == 4
     assert report["produced"] + report["rejected"] == report["requested"]
@@ -57,8 +62,11 @@ def test_stage_end_to_end_on_the_tiny_model(tiny_model, tmp_path):
         write_jsonl(bench / "train.jsonl", train)
         cases = train
         write_jsonl(bench / "cases.jsonl", cases)
-    distilled = run_distillation(cfg, law, bench / "train.jsonl", tmp_path / "law" / law / "seeds.jsonl",
-                                 tmp_path / "distill" / law)
+    try:
+        distilled = run_distillation(cfg, law, bench / "train.jsonl", tmp_path / "law" / law / "seeds.jsonl",
+                                     tmp_path / "distill" / law)
+    except BelowFloor:
+        distilled = json.loads((tmp_path / "distill" / law / "distill_report.json").read_text())
     assert distilled["kept"] + distilled["rejected"] == len(train)
     assert distilled["tokens"]["this_run"]["model_calls"] == distilled["tokens"]["answers"]
     for record in read_jsonl(tmp_path / "distill" / law / "sft.jsonl"):

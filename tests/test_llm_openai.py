@@ -44,17 +44,12 @@ def test_answers_token_counts_and_cache(tmp_path):
     assert [c.text for c in again] == [c.text for c in out] and all(c.cached for c in again)
 
 
-def test_json_schema_goes_as_response_format_and_regex_is_checked(tmp_path):
-    schema = {"type": "object", "properties": {"label": {"enum": ["permitted", "prohibited"]}}, "required": ["label"]}
+def test_a_regex_is_checked_after_and_retried_where_the_api_cannot_enforce_it(tmp_path):
     with LoopbackOpenAI() as server:
         with make_generator(remote(server), llm_cfg(tmp_path, **FAST), stage="t") as gen:
-            js, good, bad = gen.generate([ask("x", constraint=Constraint("json_schema", schema)),
-                                          ask("y", constraint=Constraint("regex", r"echo: \w")),
-                                          ask("z", constraint=Constraint("regex", r"\\boxed\{\w+\}"))])
-        # Bodies arrive in whatever order the concurrent requests reach the server.
-        sent = next(b for b in server.bodies if b["messages"][-1]["content"] == "x")
-        assert sent["response_format"]["json_schema"]["schema"] == schema
-    assert js.ok and js.text == '{"label": "permitted"}'
+            good, bad = gen.generate([ask("y", constraint=Constraint("regex", r"echo: \w")),
+                                      ask("z", constraint=Constraint("regex", r"\\boxed\{\w+\}"))])
+        assert all("structured_outputs" not in b and "extra_body" not in b for b in server.bodies)
     assert good.ok
     # Not enforceable by the API: checked, retried with new seeds, then failed with its reason.
     assert not bad.ok and bad.attempts == 3 and "regex" in bad.error
@@ -113,10 +108,12 @@ def test_the_key_comes_from_the_named_variable_and_never_shows(tmp_path, monkeyp
             assert secret not in repr(gen) and secret not in repr(gen.backend)
         assert server.headers[0]["authorization"] == f"Bearer {secret}"
         monkeypatch.setenv("SC_UNIT_KEY", "sk-wrong-key-000")
+        calls = len(server.bodies)
         with make_generator(entry, llm_cfg(tmp_path, **FAST), stage="t") as gen:
-            with pytest.raises(LLMError, match="refused the key in \\$SC_UNIT_KEY") as err:
-                gen.generate([ask("again")])
-        assert "sk-wrong" not in str(err.value)
+            with pytest.raises(LLMError, match="HTTP 401.*check the key in \\$SC_UNIT_KEY") as err:
+                gen.generate([ask(f"again {i}") for i in range(12)])
+        assert "sk-wrong" not in str(err.value) and "'remote'" in str(err.value) and server.url in str(err.value)
+        assert len(server.bodies) - calls == 1      # the first call alone: twelve requests, one refusal
     stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     assert secret.encode() not in stored
     monkeypatch.delenv("SC_UNIT_KEY")

@@ -18,6 +18,12 @@ import yaml
 
 BACKENDS = ("hf", "openai", "vllm", "representation")
 GROUPS = ("general", "guardrail", "ours")
+# How an OpenAI-compatible endpoint takes a JSON-schema constraint (see llm/openai_compat.py):
+#   json_schema  response_format json_schema in OpenAI's strict mode (OpenAI, Gemini's compatible endpoint)
+#   json_object  JSON mode: the schema goes into the prompt, the answer is validated (DeepSeek)
+#   none         the schema goes into the prompt, the answer is validated (any endpoint)
+#   vllm         a vLLM server: JSON schema and regex are enforced by the server
+STRUCTURED_OUTPUTS = ("json_schema", "json_object", "none", "vllm")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class ModelEntry:
     base_url: str | None = None
     api_key_env: str | None = None           # the *name* of the environment variable holding the key
     concurrency: int = 8
+    structured_output: str | None = None     # openai backend: one of STRUCTURED_OUTPUTS (None: "none")
     price_per_m_input: float | None = None   # USD per million prompt tokens
     price_per_m_output: float | None = None
     options: dict[str, Any] = field(default_factory=dict)
@@ -55,6 +62,13 @@ def _entry(name: str, spec: dict[str, Any], source: str) -> ModelEntry:
         raise ValueError(f"{source}: model '{name}' has backend '{spec['backend']}'; choose one of {BACKENDS}")
     if spec.get("group", "general") not in GROUPS:
         raise ValueError(f"{source}: model '{name}' has group '{spec['group']}'; choose one of {GROUPS}")
+    if "response_format" in (spec.get("options") or {}):
+        raise ValueError(f"{source}: model '{name}' sets options.response_format, which is now the entry's own "
+                         f"field: write `structured_output: {spec['options']['response_format']}` instead")
+    mode = spec.get("structured_output")
+    if mode is not None and (mode not in STRUCTURED_OUTPUTS or spec.get("backend", "hf") not in ("openai", "vllm")):
+        raise ValueError(f"{source}: model '{name}' has structured_output '{mode}'; it is for backend openai "
+                         f"(or vllm) and one of {STRUCTURED_OUTPUTS}")
     return ModelEntry(name=name, **spec)
 
 

@@ -2,7 +2,8 @@
 
 Writes into `out_dir` (results/benchmark/{law}): cases.jsonl, train.jsonl, test.jsonl (the data
 contract), rejected.jsonl (every case that did not make it, with why), synthesis_report.json and
-README.md (the dataset card).
+README.md (the dataset card). A run whose teacher produced fewer than `benchmark.min_produced_rate` of
+the requested cases, or no seed with both cases, stops after writing these (see check_floor).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..llm.types import Generator
 from .card import dataset_card
 from .case import CASE_FIELDS
 from .seeds import load_seeds, select_seeds
+from .regeneration import BelowFloor, check_floor
 from .split import pair_cases, split_pairs
 from .synthesis import SynthesisSettings, synthesize
 from .teacher import open_teacher
@@ -51,6 +53,11 @@ def run_synthesis(cfg: dict[str, Any], law: str, seeds_path: str | Path, out_dir
     write_jsonl(out / "rejected.jsonl", result.rejected + dropped)
     write_json(out / "synthesis_report.json", report)
     write_text_atomic(out / "README.md", dataset_card(cases, report, law, cfg["scale"]))
+    check_floor(f"synthesize {law}", report["produced"], report["requested"], settings.min_produced_rate,
+                "benchmark.min_produced_rate", report["rejected_by_reason"], out / "synthesis_report.json")
+    if not pairs:
+        raise BelowFloor(f"synthesize {law}: no seed has both of its cases valid ({len(unpaired)} valid cases lack "
+                         f"their pair), so the benchmark would be empty. Report: {out / 'synthesis_report.json'}")
     return report
 
 
@@ -59,6 +66,4 @@ def _warnings(report: dict[str, Any]) -> list[str]:
     for split, labels in report["split"].items():
         if not all(labels.values()):
             notes.append(f"the {split} split lacks a label ({labels}); synthesise more seeds")
-    if report["requested"] and report["produced"] / report["requested"] < 0.5:
-        notes.append(f"only {report['produced']} of {report['requested']} requested cases passed validation")
     return notes

@@ -7,12 +7,21 @@ the verdict free (prohibited or permitted), so a teacher that argues its way to 
 caught and rejected rather than silently corrected. An answer that fails is regenerated with a new
 sampling seed up to `max_attempts`, then rejected with its reason.
 
+Where the reasoning comes from (`distill.trace_source`):
+- `typed`: the teacher writes the `<think>` part itself, as the prompt asks (any model).
+- `teacher_reasoning`: a thinking teacher (DeepSeek's thinking mode, a vLLM server with a reasoning
+  parser) reasons in its own channel, returned as `reasoning_content`; that becomes the `<think>`
+  part, and the answer (summary and verdict) follows it.
+
+A run that keeps fewer than `distill.min_kept_rate` of the train cases stops after writing its report.
+
 Output (results/distill/{law}/sft.jsonl): TRL's conversational format, the student prompt as the
 user turn and the reformatted trace as the assistant turn.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,11 +33,12 @@ from ..jsonl import read_jsonl, write_json, write_jsonl
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import distill_messages, student_messages
 from ..verdict import COMPLIANCE_VOCABULARY, boxed_contents, final_verdict
-from .regeneration import attempt_seed, rate, regenerate
+from .regeneration import attempt_seed, check_floor, rate, regenerate
 from .seeds import load_seeds
 from .teacher import open_teacher
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+TRACE_SOURCES = ("typed", "teacher_reasoning")
 
 
 def trace_regex(think_chars: int | None = None) -> str:
@@ -41,7 +51,14 @@ def trace_regex(think_chars: int | None = None) -> str:
     leaves both open and relies on `max_tokens`.
     """
     reach = "+" if think_chars is None else "{1,%d}" % int(think_chars)
-    return (rf"<think>[^<>]{reach}</think>[^<>\\]{reach}\\boxed\{{({'|'.join(LABELS)})\}}")
+    return rf"<think>[^<>]{reach}</think>{answer_regex(think_chars)}"
+
+
+def answer_regex(think_chars: int | None = None) -> str:
+    """The part of a trace after the reasoning: summary, then `\\boxed{label}` (the whole answer of a
+    thinking teacher, whose reasoning comes separately)."""
+    reach = "+" if think_chars is None else "{1,%d}" % int(think_chars)
+    return rf"[^<>\\]{reach}\\boxed\{{({'|'.join(LABELS)})\}}"
 
 
 @dataclass(frozen=True)
@@ -53,24 +70,51 @@ class DistillSettings:
     constrain: bool = True
     think_chars: int | None = None
     min_reasoning_chars: int = 20
+    trace_source: str = "typed"
+    min_kept_rate: float = 0.5
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> DistillSettings:
         d = cfg["distill"]
         return cls(max_tokens=int(d["max_tokens"]), temperature=float(d["temperature"]),
                    max_attempts=int(d["max_attempts"]), seed=int(d["seed"]), constrain=bool(d["constrain"]),
-                   think_chars=d.get("think_chars"), min_reasoning_chars=int(d["min_reasoning_chars"]))
+                   think_chars=d.get("think_chars"), min_reasoning_chars=int(d["min_reasoning_chars"]),
+                   trace_source=d["trace_source"], min_kept_rate=float(d["min_kept_rate"]))
 
     def __post_init__(self):
         if self.max_attempts < 1:
             raise ValueError(f"distill.max_attempts must be at least 1, not {self.max_attempts}")
+        if self.trace_source not in TRACE_SOURCES:
+            raise ValueError(f"distill.trace_source is '{self.trace_source}'; choose one of {TRACE_SOURCES}")
+        if not 0 <= self.min_kept_rate <= 1:
+            raise ValueError(f"distill.min_kept_rate must be within [0, 1], not {self.min_kept_rate}")
+
+    @property
+    def own_reasoning(self) -> bool:
+        return self.trace_source == "teacher_reasoning"
+
+    @property
+    def constraint(self) -> Constraint | None:
+        if not self.constrain:
+            return None
+        return Constraint("regex", answer_regex(self.think_chars) if self.own_reasoning else trace_regex(self.think_chars))
 
 
 def distill_request(case: dict[str, Any], rules: str, settings: DistillSettings, attempt: int = 0) -> Request:
-    constraint = Constraint("regex", trace_regex(settings.think_chars)) if settings.constrain else None
-    return Request(messages=distill_messages(case["law"], rules, case["factual_background"], case["label"]),
+    return Request(messages=distill_messages(case["law"], rules, case["factual_background"], case["label"],
+                                             own_reasoning=settings.own_reasoning),
                    max_tokens=settings.max_tokens, temperature=settings.temperature,
-                   seed=attempt_seed(settings.seed, attempt), constraint=constraint)
+                   seed=attempt_seed(settings.seed, attempt), constraint=settings.constraint)
+
+
+def with_teacher_reasoning(completion: Completion) -> Completion | str:
+    """The completion with its separate reasoning put in front of the answer as `<think>...</think>`,
+    or the reason it has none."""
+    if not completion.reasoning.strip():
+        return ("no_reasoning: the teacher returned no separate reasoning (reasoning_content); "
+                "distill.trace_source teacher_reasoning needs a thinking teacher")
+    answer = completion.text.rsplit(THINK_CLOSE, 1)[-1]    # drop tags a thinking model typed as well
+    return dataclasses.replace(completion, text=f"{THINK_OPEN}\n{completion.reasoning.strip()}\n{THINK_CLOSE}\n{answer}")
 
 
 def format_trace(reasoning: str, summary: str, label: str) -> str:
@@ -78,10 +122,15 @@ def format_trace(reasoning: str, summary: str, label: str) -> str:
     return f"{THINK_OPEN}\n{reasoning.strip()}\n{THINK_CLOSE}\n\n{summary.strip()}\n\n\\boxed{{{label}}}"
 
 
-def check_trace(completion: Completion, gold: str, min_reasoning_chars: int = 20) -> tuple[str | None, list[str]]:
+def check_trace(completion: Completion, gold: str, min_reasoning_chars: int = 20,
+                trace_source: str = "typed") -> tuple[str | None, list[str]]:
     """(formatted trace, []) when the answer has the trace's shape and concludes `gold`, else (None, reasons)."""
     if completion.finish_reason == "error" and not completion.text:
         return None, [f"generation_error: {completion.error or 'the backend gave no answer'}"]
+    if trace_source == "teacher_reasoning":
+        completion = with_teacher_reasoning(completion)
+        if isinstance(completion, str):
+            return None, [completion]
     text = completion.text.strip()
     cut = completion.finish_reason == "length"
     if not text.startswith(THINK_OPEN) or THINK_CLOSE not in text:
@@ -127,7 +176,8 @@ def distill(cases: Sequence[dict[str, Any]], rules: Mapping[str, str], generator
                        "is the seed pool the one the benchmark was built from?")
     outcome = regenerate(
         len(cases), lambda i, attempt: distill_request(cases[i], rules[cases[i]["seed_id"]], settings, attempt),
-        lambda i, completion: check_trace(completion, cases[i]["label"], settings.min_reasoning_chars),
+        lambda i, completion: check_trace(completion, cases[i]["label"], settings.min_reasoning_chars,
+                                          settings.trace_source),
         generator, settings.max_attempts, "distill")
     records = [{**sft_record(cases[i], trace), "attempts": attempts}
                for i, (trace, attempts) in sorted(outcome.accepted.items())]
@@ -149,7 +199,8 @@ def distill(cases: Sequence[dict[str, Any]], rules: Mapping[str, str], generator
         "kept_by_label": {label: sum(r["label"] == label for r in records) for label in LABELS},
         "settings": {"max_tokens": settings.max_tokens, "temperature": settings.temperature,
                      "max_attempts": settings.max_attempts, "seed": settings.seed,
-                     "constraint": trace_regex(settings.think_chars) if settings.constrain else None},
+                     "trace_source": settings.trace_source, "min_kept_rate": settings.min_kept_rate,
+                     "constraint": settings.constraint.value if settings.constraint else None},
         "tokens": outcome.tokens.summary(),
     }
     return records, rejected, report
@@ -168,10 +219,10 @@ def run_distillation(cfg: dict[str, Any], law: str, train_path: str | Path, seed
     with open_teacher(cfg, "distill", generator) as teacher:
         records, rejected, report = distill(cases, rules, teacher, settings)
     report["law"] = law
-    if cases and not records:
-        report["warnings"] = ["no trace survived: the SFT set is empty (see rejected_by_reason)"]
     out = Path(out_dir)
     write_jsonl(out / "sft.jsonl", [{k: v for k, v in r.items() if k != "attempts"} for r in records])
     write_jsonl(out / "rejected.jsonl", rejected)
     write_json(out / "distill_report.json", report)
+    check_floor(f"distill {law}", len(records), len(cases), settings.min_kept_rate, "distill.min_kept_rate",
+                report["rejected_by_reason"], out / "distill_report.json")
     return report

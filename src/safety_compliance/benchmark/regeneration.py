@@ -4,7 +4,8 @@ Synthesis (one case per seed and label) and distillation (one trace per train ca
 batch of requests, judge each answer, and send the failures again, up to `max_attempts` in all.
 Every item ends either accepted, with the attempt that produced it, or still failing, with the
 reasons of each of its attempts and its last raw answer; the counts their reports print come from
-here, so both stages count regenerations and rejections the same way.
+here, so both stages count regenerations and rejections the same way. Both stages also end the same
+way when too little survives: `check_floor` stops them after their report is written.
 """
 
 from __future__ import annotations
@@ -87,3 +88,21 @@ def regenerate(count: int, request: Callable[[int, int], Request],
 def rate(part: int, whole: int) -> float:
     """part / whole to four places; 0 for an empty whole."""
     return round(part / whole, 4) if whole else 0.0
+
+
+class BelowFloor(RuntimeError):
+    """A stage kept less than its configured share: it stops rather than hand a tiny set to the next stage."""
+
+
+def check_floor(stage: str, kept: int, requested: int, floor: float, key: str,
+                rejected_by_reason: dict[str, int], report_path) -> None:
+    """Raise BelowFloor when `kept` is none or under `floor` x `requested`; the message carries the
+    counts and the reasons, so a job log says as much as the report it points to."""
+    share = kept / requested if requested else 0.0
+    if kept and share >= floor:
+        return
+    reasons = ", ".join(f"{code} {n}" for code, n in sorted(rejected_by_reason.items(), key=lambda kv: -kv[1]))
+    raise BelowFloor(f"{stage}: kept {kept} of {requested} ({share:.0%}), below {key} = {floor:g}; rejected: "
+                     f"{reasons or 'none'}. Report: {report_path} (rejected answers beside it in rejected.jsonl). "
+                     "Fix: read the reasons and the teacher's rejected answers; a teacher that cannot do the task "
+                     f"needs a stronger model, more max_tokens or max_attempts (lower {key} only knowingly).")

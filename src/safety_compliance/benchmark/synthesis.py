@@ -28,17 +28,21 @@ class SynthesisSettings:
     max_attempts: int = 3
     seed: int = 0
     bounds: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(DEFAULT_BOUNDS))
+    min_produced_rate: float = 0.5
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> SynthesisSettings:
         bench = cfg["benchmark"]
         bounds = {name: (int(low), int(high)) for name, (low, high) in bench["field_chars"].items()}
         return cls(max_tokens=int(bench["max_tokens"]), temperature=float(bench["temperature"]),
-                   max_attempts=int(bench["max_attempts"]), seed=int(bench["seed"]), bounds=bounds)
+                   max_attempts=int(bench["max_attempts"]), seed=int(bench["seed"]), bounds=bounds,
+                   min_produced_rate=float(bench["min_produced_rate"]))
 
     def __post_init__(self):
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
+        if not 0 <= self.min_produced_rate <= 1:
+            raise ValueError(f"benchmark.min_produced_rate must be within [0, 1], not {self.min_produced_rate}")
         missing = [name for name in CASE_FIELDS if name not in self.bounds]
         if missing:
             raise ValueError(f"field_chars lacks bounds for {missing}")
@@ -125,6 +129,7 @@ def synthesis_report(law: str, generator: Generator, settings: SynthesisSettings
                   **{f"rejected_{code}": rate(n, requested) for code, n in primary.items()}},
         "settings": {"max_tokens": settings.max_tokens, "temperature": settings.temperature,
                      "max_attempts": settings.max_attempts, "seed": settings.seed,
+                     "min_produced_rate": settings.min_produced_rate,
                      "field_chars": {k: list(v) for k, v in settings.bounds.items()}},
         "tokens": outcome.tokens.summary(),
     }

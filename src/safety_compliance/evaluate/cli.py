@@ -42,8 +42,12 @@ def _judge(args) -> int:
             raise ValueError(f"{args.input}:{number}: no 'id'")
         if case.get("law", args.law) not in LAWS:
             raise ValueError(f"{args.input}:{number}: unknown law '{case['law']}'; known: {list(LAWS)}")
+    endpoint = {key: value for key, value in (("base_url", args.base_url), ("api_key_env", args.api_key_env)) if value}
+    if endpoint and args.backend != "openai":
+        raise ValueError("--base-url and --api-key-env are for --backend openai")
+    cache = True if args.cache == "" else args.cache
     with ComplianceReasoner.from_pretrained(args.model, config=config, backend=args.backend,
-                                            max_tokens=args.max_tokens) as guard:
+                                            max_tokens=args.max_tokens, cache=cache, **endpoint) as guard:
         if args.facts:
             print(json.dumps(guard.judge(args.facts, law=args.law).to_dict(), ensure_ascii=False, indent=2))
             return 0
@@ -75,5 +79,12 @@ def register(subparsers) -> None:
     judge.add_argument("--output", default=None, help="JSONL of verdicts (with --input)")
     judge.add_argument("--backend", default="hf", choices=("hf", "openai", "vllm"))
     judge.add_argument("--max-tokens", type=int, default=None)
-    judge.add_argument("--config", default=None, help="a project config (its llm cache is used)")
+    judge.add_argument("--base-url", default=None,
+                       help="--backend openai: the endpoint (default: $OPENAI_BASE_URL, else OpenAI's)")
+    judge.add_argument("--api-key-env", default=None,
+                       help="--backend openai: the environment variable holding the key (default: OPENAI_API_KEY)")
+    judge.add_argument("--cache", nargs="?", const="", default=None, metavar="PATH",
+                       help="keep prompts (case text included) and answers in this SQLite file; without PATH in "
+                            "$XDG_CACHE_HOME/safety-compliance/judge.sqlite. Default: nothing is stored")
+    judge.add_argument("--config", default=None, help="a project config (its llm settings; no cache without --cache)")
     judge.set_defaults(run=_judge)

@@ -5,11 +5,15 @@
     guard.judge("A retailer's chatbot infers shoppers' health conditions ...", law="gdpr")
 
 The model is reached through the LLM layer, so every backend (hf, vllm, an OpenAI-compatible server)
-and the completion cache work as in the pipeline.
+works as in the pipeline. Cases are often personal data, so a guard keeps nothing by default: no
+completion cache and no usage file. Asked to (`cache=PATH`, or `cache=True` for
+$XDG_CACHE_HOME/safety-compliance/judge.sqlite), it stores each prompt (the case text included) with
+its answer in that SQLite file, and a repeated case is then answered from it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,17 +54,18 @@ def split_answer(text: str) -> tuple[str, str]:
     return reasoning, summary
 
 
-def default_config() -> dict[str, Any]:
-    """The project's config inside a checkout; outside one, just a completion cache in the user's cache."""
-    from ..config import load_config
-    from ..paths import project_root
+def default_cache_path() -> Path:
+    """Where `cache=True` (`judge --cache` without a path) keeps the guard's cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "safety-compliance" / "judge.sqlite"
 
-    try:
-        project_root()
-    except FileNotFoundError:
-        home = Path.home() / ".cache" / "safety-compliance"
-        return {"llm": {"cache": str(home / "llm.sqlite"), "usage_dir": str(home / "usage"), "progress": False}}
-    return load_config()
+
+def guard_config(config: dict | None, cache: str | Path | bool | None) -> dict[str, Any]:
+    """The LLM settings of a guard: `config`'s (retries, timeouts, its usage file), else the defaults,
+    with a cache only when one is asked for and no usage file unless `config` names one."""
+    llm = dict((config or {}).get("llm") or {"usage_dir": None, "progress": False})
+    llm["cache"] = str(default_cache_path() if cache is True else cache) if cache else None
+    return {**(config or {}), "llm": llm}
 
 
 class ComplianceReasoner:
@@ -71,16 +76,18 @@ class ComplianceReasoner:
 
     @classmethod
     def from_pretrained(cls, path: str | Path, *, config: dict | None = None, backend: str = "hf",
-                        max_tokens: int | None = None, **entry_settings) -> "ComplianceReasoner":
+                        max_tokens: int | None = None, cache: str | Path | bool | None = None,
+                        **entry_settings) -> "ComplianceReasoner":
         """A guard over the model at `path` (a folder, hub id or API model); `entry_settings` are
-        registry fields (dtype, device, base_url, api_key_env, ...)."""
+        registry fields (dtype, device, base_url, api_key_env, ...). `config` lends its LLM settings;
+        `cache` (a path, or True for the default place) is the only way anything is cached."""
         if backend == "hf" and not Path(path).exists() and "/" not in str(path):
             raise FileNotFoundError(f"no model folder at {path}")
         from ..llm import make_generator
 
         entry = ModelEntry(name=Path(str(path)).name or str(path), model=str(path), backend=backend,
                            family="compliance", group="ours", **entry_settings)
-        return cls(make_generator(entry, config or default_config(), stage="judge"), max_tokens=max_tokens)
+        return cls(make_generator(entry, guard_config(config, cache), stage="judge"), max_tokens=max_tokens)
 
     def close(self) -> None:
         """Release the model and the cache file (also done by `with ComplianceReasoner... as guard`)."""

@@ -43,6 +43,7 @@ def make_generator(entry: ModelEntry, cfg: dict, *, stage: str,
     into `{llm.usage_dir}/{stage}.json` at the end of each `generate` call. Use the generator as a
     context manager (or call `close()`) to release the cache file and the backend.
     `constraint_retries` overrides `llm.max_constraint_retries` for a stage that retries on its own.
+    An empty `llm.cache` or `llm.usage_dir` (None, "", "none") writes no cache or no usage file.
     """
     llm = cfg.get("llm") or {}
     path = cache_path_from_config(cfg)
@@ -53,7 +54,9 @@ def make_generator(entry: ModelEntry, cfg: dict, *, stage: str,
         if cache is not None:
             cache.close()
         raise
-    return CachedGenerator(backend, stage=stage, cache=cache, usage_dir=llm.get("usage_dir", "results/usage"),
+    usage_dir = llm.get("usage_dir", "results/usage")
+    usage_dir = None if not usage_dir or str(usage_dir).lower() == "none" else usage_dir
+    return CachedGenerator(backend, stage=stage, cache=cache, usage_dir=usage_dir,
                            max_constraint_retries=int(llm.get("max_constraint_retries", 2)
                                                       if constraint_retries is None else constraint_retries),
                            prices=(entry.price_per_m_input, entry.price_per_m_output),

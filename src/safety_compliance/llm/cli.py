@@ -23,8 +23,11 @@ def _ask(args) -> None:
     request = Request(messages=[{"role": "user", "content": args.prompt}], max_tokens=args.max_tokens)
     with make_generator(entry, cfg, stage="ask") as generator:
         completion = generator.generate([request])[0]
-    print(json.dumps({"text": completion.text, "finish_reason": completion.finish_reason,
-                      "cached": completion.cached, "error": completion.error}, ensure_ascii=False))
+    answer = {"text": completion.text, "finish_reason": completion.finish_reason, "cached": completion.cached,
+              "error": completion.error}
+    if completion.reasoning:                 # a thinking model's separate reasoning
+        answer["reasoning"] = completion.reasoning
+    print(json.dumps(answer, ensure_ascii=False))
 
 
 def register(sub) -> None:

@@ -37,10 +37,11 @@ class CachedGenerator:
     """A `Generator` over a backend. Use as a context manager, or call `close()` when done.
 
     Usage counts are merged into `{usage_dir}/{stage}.json` at the end of every `generate` call
-    (so a killed run loses only its last call's counts); `close()` releases the cache and backend.
+    (so a killed run loses only its last call's counts; no file when `usage_dir` is None);
+    `close()` releases the cache and backend.
     """
 
-    def __init__(self, backend: Backend, *, stage: str, cache: CallCache | None, usage_dir: str,
+    def __init__(self, backend: Backend, *, stage: str, cache: CallCache | None, usage_dir: str | None,
                  max_constraint_retries: int = 2, prices: tuple[float | None, float | None] = (None, None),
                  progress: bool = True):
         self.backend = backend
@@ -110,7 +111,8 @@ class CachedGenerator:
         finally:
             bar.close()
             self.stats.add(tally)
-            usage.flush(self.usage_dir, self.stage, self.model_id, tally, *self.prices)
+            if self.usage_dir is not None:
+                usage.flush(self.usage_dir, self.stage, self.model_id, tally, *self.prices)
         return results  # type: ignore[return-value]
 
     def _settle(self, request: Request, completion: Completion, attempt: int, tally: usage.Tally) -> bool:

@@ -48,6 +48,7 @@ class Completion:
     cached: bool = False
     error: str | None = None           # why a request failed (constraint never met, retries spent)
     attempts: int = 1
+    reasoning: str = ""                # reasoning the provider returned beside the answer (reasoning_content)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -60,9 +60,11 @@ def synthesis_messages(law: str, rules: str, label: str) -> list[dict[str, str]]
     return render("synthesis", law_name=_law_name(law), rules=rules, label=_label(label))
 
 
-def distill_messages(law: str, rules: str, facts: str, label: str) -> list[dict[str, str]]:
-    """The teacher's request for a step-by-step argument that the case is `label` (the gold verdict)."""
-    return render("distill", law_name=_law_name(law), rules=rules, facts=facts, label=_label(label))
+def distill_messages(law: str, rules: str, facts: str, label: str, own_reasoning: bool = False) -> list[dict[str, str]]:
+    """The teacher's request for a step-by-step argument that the case is `label` (the gold verdict):
+    typed between <think> tags, or, with `own_reasoning`, in a thinking model's own reasoning."""
+    return render("distill", law_name=_law_name(law), rules=rules, facts=facts, label=_label(label),
+                  own_reasoning=own_reasoning)
 
 
 def judge_messages(law: str, rules: str, label: str, case: str, criteria: dict[str, str]) -> list[dict[str, str]]:
