@@ -33,7 +33,8 @@ def _paths(tree: dict, prefix: str = "") -> set[str]:
 def test_a_slice_holds_its_keys_and_no_others(demo):
     synth = cut(demo, "synthesize")
     assert set(synth) == {"scale", "teacher", "benchmark", "models"}
-    assert synth["benchmark"] == demo["benchmark"]
+    # the floor decides whether the job passes, not what it writes: a runtime setting
+    assert synth["benchmark"] == {k: v for k, v in demo["benchmark"].items() if k != "min_produced_rate"}
     assert list(synth["models"]) == [demo["teacher"]]
     assert "concurrency" not in synth["models"][demo["teacher"]]
 

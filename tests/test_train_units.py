@@ -15,6 +15,7 @@ from safety_compliance.train.data import drop_long_prompts, grpo_records, sft_re
 from safety_compliance.train.runs import resume_point
 from safety_compliance.train.settings import GRPOSettings, SFTSettings, gradient_accumulation
 from safety_compliance.registry import resolve_registry
+from safety_compliance.slices import cut
 
 
 def student_entries(cfg: dict) -> dict:
@@ -40,8 +41,9 @@ def test_student_entries_point_at_the_trained_folders(tmp_path):
 def test_unknown_student_is_named(tmp_path):
     cfg = train_config(tmp_path, Path("/m"))
     cfg["train"]["students"] = ["nope"]
-    with pytest.raises(KeyError, match="nope"):
-        student_entries(cfg)
+    assert student_entries(cfg) == {}
+    with pytest.raises(ConfigError, match="nope"):
+        cut(cfg, "sft", {"student": "nope"})
 
 
 def test_paper_settings_give_the_paper_batches_on_one_and_eight_gpus():

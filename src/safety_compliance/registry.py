@@ -112,7 +112,10 @@ def resolve_registry(cfg: Mapping[str, Any], results_dir: str | Path = "results"
             raise ValueError(f"registry_overrides names model '{name}', which {source} does not have")
         spec = {f.name: getattr(registry[name], f.name) for f in fields(ModelEntry) if f.name != "name"}
         registry[name] = _entry(name, {**spec, **changes}, f"registry_overrides of {source}")
-    registry.update(student_entries(registry, list((cfg.get("train") or {}).get("students") or []), results_dir))
+    # A student whose base model is not registered gets no entries here; the jobs that train or use it
+    # name it as an unknown model (a config for one stage need not register another stage's models).
+    students = [s for s in (cfg.get("train") or {}).get("students") or [] if s in registry]
+    registry.update(student_entries(registry, students, results_dir))
     return registry
 
 
