@@ -22,8 +22,10 @@ PACKAGES = ("torch", "transformers", "trl", "accelerate", "datasets", "vllm", "s
 
 
 def _git(*args: str) -> str | None:
+    # The checkout the workflow comes from, also when it runs in a folder that links to it.
+    checkout = Path("Snakefile").resolve().parent if Path("Snakefile").exists() else Path.cwd()
     try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=30)
+        done = subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
