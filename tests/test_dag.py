@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent / "cluster"))
-from workflow_run import ROOT, dry_run, rule_locality, snakemake  # noqa: E402
+from workflow_run import ROOT, dry_run, parse_jobs, rule_locality, snakemake  # noqa: E402
 
 from safety_compliance.config import deep_merge  # noqa: E402
 from safety_compliance.slices import RUNTIME, SLICES  # noqa: E402
@@ -55,11 +55,11 @@ def demo_jobs():
 
 def test_profile_reads_the_paper_config():
     """`--profile slurm` puts config/paper.yaml over the default, down to what the notebooks get."""
-    law = ["-n", "--forceall", "--printshellcmds", "results/law/gdpr/tree.json"]
+    law = ["-n", "--forceall", "--printshellcmds", "results/tables/table_seeds.csv"]
     paper = snakemake([*law, "--profile", "slurm"])
     demo = snakemake([*law, "--cores", "1"])
-    assert "scale: paper" in paper.stdout and "scale: demo" not in paper.stdout, paper.stderr[-2000:]
-    assert "scale: demo" in demo.stdout, demo.stderr[-2000:]
+    assert '"scale":"paper"' in paper.stdout and '"scale":"demo"' not in paper.stdout, paper.stderr[-2000:]
+    assert '"scale":"demo"' in demo.stdout, demo.stderr[-2000:]
 
 
 def test_demo_dag_requests_no_gpu(demo_jobs, paper_jobs, capsys):
@@ -116,7 +116,9 @@ def test_every_job_gets_its_slice_and_never_the_whole_config():
                 assert "compute" not in given and "models_file" not in given, command[:300]
                 assert "cache" not in given.get("llm", {}) and "progress" not in given.get("llm", {}), command[:300]
                 sliced += 1
-    assert sliced >= 60, f"only {sliced} commands carry a config slice"
+    jobs = parse_jobs(printout.stdout)
+    expected = sum(1 for j in jobs if j.rule in SLICES or j.rule == "evaluate_api")
+    assert sliced == expected, f"{sliced} commands carry a config slice, {expected} jobs read config"
     runtime_tops = {key for key in RUNTIME if "." not in key}
     assert runtime_tops == {"models_file", "shared_data", "compute"}
 
