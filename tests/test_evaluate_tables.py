@@ -223,3 +223,22 @@ def test_stale_prediction_files_are_redone(project, monkeypatch):
     cfg["evaluate"]["max_cases"] = 5                                           # the sample changed
     run.ensure_predictions(cfg, ["tiny"], ["gdpr"], results)
     assert redone == ["gdpr"]
+
+
+def test_privaci_table_reports_macro_f1_and_wilson_cells():
+    from safety_compliance.evaluate.metrics import join
+    from safety_compliance.evaluate.privaci import privaci_table
+
+    cases = [{"id": f"p{i}", "chapter": None, "label": "prohibited" if i < 2 else "permitted"} for i in range(4)]
+    verdicts = ["prohibited", None, "prohibited", "permitted"]          # 2 of 4 right, one unparsed
+    frame = join(cases, [{"case_id": f"p{i}", "verdict": v} for i, v in enumerate(verdicts)])
+    table, cells = privaci_table({("tiny-grpo", "gdpr"): frame}, {"tiny-grpo": "Compliance-Reasoner-GRPO"})
+    row = table.loc["Compliance-Reasoner-GRPO"]
+    assert row["GDPR acc"] == 50.0 and row["GDPR unparsed"] == 25.0
+    # prohibited: TP 1, FP 1, FN 1 -> 1/2; permitted: TP 1, FP 0, FN 1 -> 2/3
+    assert row["GDPR F1 prohibited"] == pytest.approx(50.0)
+    assert row["GDPR macro-F1"] == pytest.approx(100 * (1 / 2 + 2 / 3) / 2)
+    cell = cells.iloc[0]
+    assert (cell["model"], cell["law"], cell["n"], cell["correct"]) == ("Compliance-Reasoner-GRPO", "gdpr", 4, 2)
+    expected = binomtest(2, 4).proportion_ci(method="wilson")
+    assert (cell["ci_low"], cell["ci_high"]) == pytest.approx((100 * expected.low, 100 * expected.high))
