@@ -86,7 +86,7 @@ def missing_table(allocations: dict[tuple[str, str], Sequence[int | None]], pape
             pooled += chapters
         row["Missing % (both)"] = missing_rate(pooled) if pooled else float("nan")
         row["Paper missing %"] = reference.get(spec.paper_key, float("nan"))
-        row["Note"] = (CONSTRAINED_MISSING if procedure == "constrained" else "") or (stand_in(name) or "")
+        row["Note"] = CONSTRAINED_MISSING if procedure == "constrained" else (stand_in(name) or "")
         rows.append(row)
     return pd.DataFrame(rows)
 
