@@ -151,6 +151,9 @@ def paired_gain(before: pd.DataFrame, after: pd.DataFrame, *, resamples: int = 1
     The interval is a percentile bootstrap that resamples cases, keeping each case's two answers
     together (scipy.stats.bootstrap, paired); the test is McNemar's exact test, a two-sided binomial
     test of the discordant cases (right after and wrong before, against the reverse) at p = 1/2.
+    With no discordant case every resample gives 0, an interval that would claim a certainty the
+    few cases do not hold, so the interval is left undefined (NaN) then; with a handful of discordant
+    cases the bootstrap interval is still too narrow, which is why the reading follows the test.
     Both frames are `join` frames; they must score exactly the same cases.
     """
     if set(before["case_id"]) != set(after["case_id"]) or len(before) != len(after):
@@ -166,7 +169,7 @@ def paired_gain(before: pd.DataFrame, after: pd.DataFrame, *, resamples: int = 1
     discordant = after_only + before_only
     p_value = stats.binomtest(after_only, discordant, 0.5).pvalue if discordant else 1.0
     low = high = np.nan
-    if n >= 2:
+    if discordant and n >= 2:
         interval = stats.bootstrap((now, was), lambda a, b, axis: a.mean(axis) - b.mean(axis), paired=True,
                                    vectorized=True, n_resamples=resamples, confidence_level=level,
                                    method="percentile", rng=np.random.default_rng(seed)).confidence_interval
@@ -182,6 +185,9 @@ def gain_reading(gain: dict[str, float], alpha: float = ALPHA) -> str:
     discordant = int(gain["after_only_right"] + gain["before_only_right"])
     if n == 0:
         return "no shared case: no test"
+    if discordant == 0:
+        return (f"not distinguishable from zero at n = {n}: no case changed between the two models, so "
+                "there is nothing to test and no interval")
     if p < alpha:
         direction = "a gain" if gain["gain"] > 0 else "a loss"
         return (f"distinguishable from zero: {direction} (McNemar exact p = {p:.3g} < {alpha:g}; "

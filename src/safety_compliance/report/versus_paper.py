@@ -29,7 +29,7 @@ Caveat = Callable[[str, str], "str | None"]     # (row label, cell label) -> rea
 # --- Why the paper's own cells are not comparable (facts about the paper, checked against its
 # numbers in config/paper_results.yaml by tests/test_report_versus_paper.py).
 CHAPTER_COLUMNS = (
-    "not comparable: the paper's chapter columns are not the law's chapters (the accuracies in its AI Act "
+    "not comparable: the paper's chapter columns are not the law's chapters (e.g. the accuracies in its AI Act "
     "'Ch.4' imply 55 test cases; Chapter IV, Article 50 alone, can give at most 14); only Avg is comparable")
 REPEATED_GRPO_ROW = (
     "not comparable: this row of the paper's appendix repeats, number for number, the Qwen3-8B-based GRPO "
