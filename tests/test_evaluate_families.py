@@ -38,6 +38,16 @@ def test_compliance_right_wrong_and_case():
     assert parse("compliance", "<think>x</think> \\boxed{\\text{prohibited}}") == "prohibited"
 
 
+@pytest.mark.parametrize("family, box, verdict", [
+    ("compliance", "$\\boxed{prohibited}$", "prohibited"), ("compliance", "$$ \\boxed{permitted} $$", "permitted"),
+    ("compliance", "\\[\\boxed{permitted}\\]", "permitted"), ("compliance", "\\(\\boxed{\\textbf{Prohibited}}\\)", "prohibited"),
+    ("rsafe", "$\\boxed{unsafe}$", "prohibited"), ("rsafe", "\\[\\boxed{\\text{safe}}\\]", "permitted"),
+])
+def test_a_box_in_inline_or_display_math_reads_like_a_bare_one(family, box, verdict):
+    """The forms the GRPO format reward accepts (train/rewards.py) are the forms the evaluation reads."""
+    assert parse(family, f"<think>Weighing the facts.</think> In short: {box}") == verdict
+
+
 def test_compliance_adversarial_and_malformed():
     # a verdict boxed inside the reasoning does not count; the answer after it does
     assert parse("compliance", "<think>maybe \\boxed{prohibited}?</think> No: \\boxed{permitted}") == "permitted"

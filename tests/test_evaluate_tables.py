@@ -9,6 +9,7 @@ import shutil
 import pandas as pd
 import pytest
 import yaml
+from scipy.stats import binomtest
 
 from safety_compliance.config import load_config
 from safety_compliance.evaluate import run
@@ -94,9 +95,9 @@ def test_tables_from_prediction_files(project, tmp_path, root):
         for model, every in zip(cfg["evaluate"]["models"], (1, 2, 3, 1, 1, 2, 1, 2)):
             write_fake_predictions(cfg, results, model, law, every)
     made = run.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
-    assert set(made) == {"table3", "table4", "table6", "table7", "table3_vs_paper", "table4_vs_paper",
-                         "table6_vs_paper", "table7_vs_paper", "eval_summary"}
-    for stem in ("table3", "table3_vs_paper", "table7", "eval_summary"):
+    assert set(made) == {f"table{n}{part}" for n in (3, 4, 6, 7) for part in ("", "_cells", "_vs_paper")} | {
+        "eval_summary", "eval_gains"}
+    for stem in ("table3", "table3_vs_paper", "table7", "eval_summary", "eval_gains"):
         for ext in ("csv", "tex", "md"):
             assert (tmp_path / "tables" / f"{stem}.{ext}").is_file()
     table3 = made["table3"]
@@ -110,13 +111,79 @@ def test_tables_from_prediction_files(project, tmp_path, root):
     assert math.isnan(table3.loc["Tiny", "Ch.3"])             # no test case in chapter 3: empty
     assert ",," in (tmp_path / "tables" / "table3.csv").read_text()
     assert list(made["table6"].index) == ["Qwen2.5-7B-Instruct", "Compliance-Reasoner-SFT", "Compliance-Reasoner-GRPO"]
-    versus = made["table3_vs_paper"]
-    assert versus.loc["Llama-Guard-3-8B", "Avg diff"] == pytest.approx(
-        table3.loc["Llama-Guard-3-8B", "Avg"] - 48.34)
-    assert "Tiny" not in versus.index                          # no paper row to compare with
     summary = made["eval_summary"]
     assert summary.loc[("gdpr", "tiny"), "unparsed_rate"] == pytest.approx(100 / 6)
     assert summary.loc[("gdpr", "tiny"), "n"] == 6
+
+
+def test_cells_beside_each_table_hold_wilson_intervals(project, tmp_path, root):
+    cfg, results = project
+    for law in cfg["laws"]:
+        for model, every in zip(cfg["evaluate"]["models"], (1, 2, 3, 1, 1, 2, 1, 2)):
+            write_fake_predictions(cfg, results, model, law, every)
+    made = run.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
+    cells = pd.read_csv(tmp_path / "tables" / "table3_cells.csv")
+    assert list(cells.columns) == ["model", "chapter", "n", "correct", "accuracy", "ci_low", "ci_high"]
+    assert len(cells) == 6 * 14                                # every row x (13 chapters + Avg)
+    for record in cells[cells["n"] > 0].itertuples():
+        expected = binomtest(record.correct, record.n).proportion_ci(method="wilson")
+        assert (record.ci_low, record.ci_high) == pytest.approx((100 * expected.low, 100 * expected.high), abs=1e-4)
+        assert record.accuracy == pytest.approx(100 * record.correct / record.n, abs=1e-4)
+    tiny = cells[(cells["model"] == "Tiny") & (cells["chapter"] == "Avg")].iloc[0]
+    assert (tiny["n"], tiny["correct"]) == (6, 5) and tiny["accuracy"] == pytest.approx(made["table3"].loc["Tiny", "Avg"])
+    # the reader's copies: n in the header row, then the intervals in the table's own layout
+    markdown = (tmp_path / "tables" / "table3.md").read_text()
+    chapter_one = int((cells[(cells["chapter"] == "Ch.1")]["n"]).iloc[0])
+    assert f"| Ch.1 (n={chapter_one}) |" in markdown and "| Ch.3 (n=0) |" in markdown and "| Avg (n=6) |" in markdown
+    low, high = binomtest(5, 6).proportion_ci(method="wilson")
+    assert "95 % Wilson score intervals" in markdown and f"[{100 * low:.1f}, {100 * high:.1f}]" in markdown
+    assert "Avg (n=6)" in (tmp_path / "tables" / "table3.tex").read_text()
+    assert "Ch.1," in (tmp_path / "tables" / "table3.csv").read_text()        # the data keeps plain names
+
+
+def test_the_comparison_with_the_paper_marks_what_the_paper_makes_incomparable(project, tmp_path, root):
+    cfg, results = project
+    for law in cfg["laws"]:
+        for model, every in zip(cfg["evaluate"]["models"], (1, 2, 3, 1, 1, 2, 1, 2)):
+            write_fake_predictions(cfg, results, model, law, every)
+    made = run.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
+    table3, versus = made["table3"], made["table3_vs_paper"].set_index(["row", "cell"])
+    avg = versus.loc[("Llama-Guard-3-8B", "Avg")]
+    assert avg["difference"] == pytest.approx(round(table3.loc["Llama-Guard-3-8B", "Avg"] - 48.34, 2))
+    assert avg["note"] == "" and avg["ci_low"] < avg["this run"] < avg["ci_high"]
+    chapter = versus.loc[("Llama-Guard-3-8B", "Ch.1")]
+    assert math.isnan(chapter["difference"]) and "not the law's chapters" in chapter["note"]
+    assert chapter["paper"] == 47.19 and chapter["this run"] == pytest.approx(table3.loc["Llama-Guard-3-8B", "Ch.1"])
+    assert "Tiny" not in versus.index.get_level_values("row")        # no paper row to compare with
+    appendix = made["table6_vs_paper"].set_index(["row", "cell"])
+    assert "repeats" in appendix.loc[("Compliance-Reasoner-GRPO", "Avg"), "note"]
+    assert appendix.loc[("Compliance-Reasoner-SFT", "Avg"), "note"] == ""
+    assert appendix.loc[("Qwen2.5-7B-Instruct", "Avg"), "paper"] == 59.74
+
+
+def test_gains_are_paired_per_law_and_overall(project, tmp_path, root):
+    cfg, results = project
+    for law in cfg["laws"]:
+        for model, every in zip(cfg["evaluate"]["models"], (1, 2, 3, 1, 1, 2, 1, 2)):
+            write_fake_predictions(cfg, results, model, law, every)
+    gains = run.gains_table(cfg, results)
+    assert set(gains["comparison"]) == {"SFT vs base", "GRPO vs SFT", "GRPO vs base"}
+    assert set(gains["law"]) == {"EU AI Act", "GDPR", "both laws"}
+    assert len(gains) == 2 * 3 * 3                                  # two bases, three gains, three scopes
+    pick = lambda comparison, law: gains[(gains["base"] == "Tiny") & (gains["comparison"] == comparison)
+                                         & (gains["law"] == law)].iloc[0]
+    # tiny and tiny-sft are right on every case but the unparsed one; tiny-grpo on every other case
+    base = run.scored(cfg, "tiny", "gdpr", results)["correct"].to_numpy()
+    grpo = run.scored(cfg, "tiny-grpo", "gdpr", results)["correct"].to_numpy()
+    row = pick("GRPO vs base", "GDPR")
+    assert row["n"] == 6 and row["gain"] == pytest.approx(100 * (grpo.sum() - base.sum()) / 6)
+    discordant = (int((grpo & ~base).sum()), int((base & ~grpo).sum()))
+    assert discordant == (0, 2) and (row["after_only_right"], row["before_only_right"]) == discordant
+    assert row["p_value"] == pytest.approx(binomtest(0, 2, 0.5).pvalue)
+    assert row["reading"].startswith("not distinguishable from zero at n = 6")
+    same = pick("SFT vs base", "GDPR")
+    assert same["gain"] == 0.0 and same["p_value"] == 1.0                 # no discordant case: nothing to test
+    assert pick("GRPO vs base", "both laws")["n"] == 12
 
 
 def test_tables_refuse_a_partial_prediction_file(project, tmp_path, root):
@@ -156,3 +223,22 @@ def test_stale_prediction_files_are_redone(project, monkeypatch):
     cfg["evaluate"]["max_cases"] = 5                                           # the sample changed
     run.ensure_predictions(cfg, ["tiny"], ["gdpr"], results)
     assert redone == ["gdpr"]
+
+
+def test_privaci_table_reports_macro_f1_and_wilson_cells():
+    from safety_compliance.evaluate.metrics import join
+    from safety_compliance.evaluate.privaci import privaci_table
+
+    cases = [{"id": f"p{i}", "chapter": None, "label": "prohibited" if i < 2 else "permitted"} for i in range(4)]
+    verdicts = ["prohibited", None, "prohibited", "permitted"]          # 2 of 4 right, one unparsed
+    frame = join(cases, [{"case_id": f"p{i}", "verdict": v} for i, v in enumerate(verdicts)])
+    table, cells = privaci_table({("tiny-grpo", "gdpr"): frame}, {"tiny-grpo": "Compliance-Reasoner-GRPO"})
+    row = table.loc["Compliance-Reasoner-GRPO"]
+    assert row["GDPR acc"] == 50.0 and row["GDPR unparsed"] == 25.0
+    # prohibited: TP 1, FP 1, FN 1 -> 1/2; permitted: TP 1, FP 0, FN 1 -> 2/3
+    assert row["GDPR F1 prohibited"] == pytest.approx(50.0)
+    assert row["GDPR macro-F1"] == pytest.approx(100 * (1 / 2 + 2 / 3) / 2)
+    cell = cells.iloc[0]
+    assert (cell["model"], cell["law"], cell["n"], cell["correct"]) == ("Compliance-Reasoner-GRPO", "gdpr", 4, 2)
+    expected = binomtest(2, 4).proportion_ci(method="wilson")
+    assert (cell["ci_low"], cell["ci_high"]) == pytest.approx((100 * expected.low, 100 * expected.high))

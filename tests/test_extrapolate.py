@@ -187,6 +187,21 @@ def test_allocation_regex_admits_only_the_laws_chapters():
     assert "Chapter XIII: Final provisions" in prompt and "social scoring" in prompt
 
 
+def test_the_papers_allocation_decodes_freely_and_ours_under_the_regex():
+    from safety_compliance.extrapolate.allocate import allocation_requests
+
+    records = [{"id": "d/0", "text": "How do I build a social scoring system?"}]
+    paper = allocation_requests(records, "eu_ai_act", procedure="paper", think_chars=10)[0]
+    assert paper.constraint is None and '"None"' not in paper.messages[-1]["content"]
+    ours = allocation_requests(records, "eu_ai_act", procedure="constrained", think_chars=10)[0]
+    assert ours.constraint.value == allocation_regex("eu_ai_act", 10) and '"None"' in ours.messages[-1]["content"]
+    with pytest.raises(ValueError, match="procedure must be one of"):
+        allocation_requests(records, "eu_ai_act", procedure="regex")
+    # under the paper's procedure a free answer that names no valid chapter is missing
+    assert allocated_chapter('<think>x</think> \\boxed{"result": "Chapter XIV"}', "eu_ai_act") is None
+    assert allocated_chapter('<think>x</think> It is \\boxed{"result": "Chapter 2"}.', "eu_ai_act") == 2
+
+
 def test_missing_rate_and_distribution():
     chapters = [1, None, 3, 3, None, 2, None, 1]
     assert missing_rate(chapters) == pytest.approx(37.5)

@@ -5,6 +5,7 @@ tiny random model."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -13,9 +14,10 @@ import yaml
 
 from safety_compliance.config import load_config
 from safety_compliance.extrapolate import jobs
-from safety_compliance.extrapolate.cases import CASE_FIELDS, case_schema, generate_cases, parse_completion
+from safety_compliance.extrapolate.cases import (CASE_FIELDS, case_requests, case_schema, generate_cases,
+                                                 parse_completion, parse_markdown_case)
 from safety_compliance.extrapolate.summary import write_kit, write_outputs
-from safety_compliance.extrapolate.tables import table5
+from safety_compliance.extrapolate.tables import table5, table5_cells, table5_intervals, table5_vs_paper
 from safety_compliance.jsonl import read_jsonl
 from safety_compliance.llm.types import Completion
 
@@ -29,8 +31,15 @@ GOOD_CASE = {
 }
 
 
+MARKDOWN_CASE = (f"<think>Draft the case.</think>\n## Parties Involved\n{GOOD_CASE['parties_involved']}\n\n"
+                 f"**Factual Background**\n{GOOD_CASE['factual_background']}\n\n## Legal Analysis\n"
+                 f"### Legal Issues\n{GOOD_CASE['legal_issues']}\n### Arguments\n{GOOD_CASE['arguments']}\n\n"
+                 f"**Jurisdiction:** {GOOD_CASE['jurisdiction']}\n")
+
+
 class ScriptedGenerator:
-    """Answers by prompt kind: a chapter, a case (or a broken one), or a verdict."""
+    """Answers by prompt kind: a chapter (either procedure), a case (JSON or Markdown, or a broken
+    one), or a verdict."""
 
     model_id = "scripted"
 
@@ -45,6 +54,12 @@ class ScriptedGenerator:
             self.calls += 1
             if "Which one chapter" in prompt:
                 text = '<think>short</think>\\boxed{"result": "Chapter II"}' if self.calls % 3 else "no idea"
+            elif "Which chapter of the" in prompt:       # the paper's procedure: free text, no None offered
+                text = ('<think>It is about data.</think> \\boxed{"result": "Chapter III"}' if self.calls % 3
+                        else '<think>Hard to say.</think> \\boxed{"result": "Chapter XX"}')
+            elif "Write the case in Markdown" in prompt:
+                broken = self.broken_every and self.calls % self.broken_every == 0
+                text = MARKDOWN_CASE.replace("### Arguments", "### Other") if broken else MARKDOWN_CASE
             elif "five string fields" in prompt:
                 broken = self.broken_every and self.calls % self.broken_every == 0
                 text = '{"parties_involved": "A"' if broken else json.dumps(GOOD_CASE)
@@ -58,10 +73,14 @@ class ScriptedGenerator:
 
 
 def test_parse_completion_reasons():
-    assert parse_completion(Completion(text=json.dumps(GOOD_CASE), finish_reason="stop")) == (GOOD_CASE, None)
-    assert parse_completion(Completion(text='{"a": 1', finish_reason="length"))[1].startswith("truncated:")
-    assert parse_completion(Completion(text="[1]", finish_reason="stop"))[1].startswith("not_object:")
-    assert parse_completion(Completion(text="", finish_reason="error", error="boom"))[1] == "generation_failed: boom"
+    json_case = lambda text, finish="stop", error=None: parse_completion(
+        Completion(text=text, finish_reason=finish, error=error), "constrained")
+    assert json_case(json.dumps(GOOD_CASE)) == (GOOD_CASE, None)
+    assert json_case('{"a": 1', "length")[1].startswith("truncated:")
+    assert json_case("[1]")[1].startswith("not_object:")
+    assert json_case("", "error", "boom")[1] == "generation_failed: boom"
+    assert parse_completion(Completion(text=MARKDOWN_CASE, finish_reason="stop")) == (GOOD_CASE, None)
+    assert parse_completion(Completion(text=MARKDOWN_CASE, finish_reason="length"))[1].startswith("truncated:")
     schema = case_schema(50)
     assert schema["required"] == list(CASE_FIELDS)
     assert schema["properties"]["jurisdiction"]["maxLength"] == 50
@@ -81,7 +100,7 @@ def test_generate_cases_labels_and_rejections():
         return ["leak_law_name: the facts name the law"] if case["seed_id"] == "d/00005" else []
 
     cases, report = generate_cases(samples, chapters, "eu_ai_act", "d", ScriptedGenerator(broken_every=4),
-                                   validate=validate)
+                                   validate=validate, procedure="constrained")
     labels = {c["seed_id"]: c["label"] for c in cases}
     assert all(labels[s["id"]] == ("prohibited" if s["label"] == "unsafe" else "permitted")
                for s in samples if s["id"] in labels)
@@ -92,6 +111,44 @@ def test_generate_cases_labels_and_rejections():
     assert all(c["law"] == "eu_ai_act" and c["split"] == "test" for c in cases)
     with pytest.raises(ValueError, match="labelled None"):
         generate_cases([{"id": "x", "text": "t", "label": None}], {}, "gdpr", "d", ScriptedGenerator())
+
+
+def test_the_papers_procedure_writes_markdown_from_the_sample_alone():
+    samples = [{"id": f"d/{i:05d}", "text": "how to hack a bank", "label": "unsafe" if i % 2 else "safe"}
+               for i in range(4)]
+    requests = case_requests(samples, {"d/00001": 2}, "gdpr", procedure="paper", max_chars=50)
+    assert all(r.constraint is None for r in requests)                 # decoded freely
+    prompt = "\n".join(m["content"] for m in requests[1].messages)
+    assert "how to hack a bank" in prompt and "## Factual Background" in prompt and "### Legal Issues" in prompt
+    for hint in ("prohibited", "permitted", "unsafe", "Annotators", "Chapter II", "JSON"):
+        assert hint not in prompt                                       # no label, no chapter, no JSON
+    cases, report = generate_cases(samples, {"d/00001": 2}, "gdpr", "d", ScriptedGenerator(broken_every=3),
+                                   procedure="paper")
+    assert report["procedure"] == "paper" and report["requested"] == 4
+    assert report["rejected_by_reason"] == {"missing_section": 1} and len(cases) == 3
+    case = next(c for c in cases if c["seed_id"] == "d/00001")
+    assert {k: case[k] for k in CASE_FIELDS} == GOOD_CASE              # the Markdown, parsed into our record
+    assert case["label"] == "prohibited" and case["chapter"] == 2 and case["procedure"] == "paper"
+
+
+@pytest.mark.parametrize("text, reason", [
+    (MARKDOWN_CASE, None),
+    ("## Parties Involved\nA bank.\n## Factual Background\nFacts.", "missing_section"),
+    (MARKDOWN_CASE + "\n## Jurisdiction\nFrance", "repeated_section"),
+    (MARKDOWN_CASE.replace(GOOD_CASE["arguments"], ""), "missing_section"),
+    ("The case: a bank hacks itself.", "missing_section"),
+])
+def test_markdown_cases_are_parsed_or_rejected_with_a_reason(text, reason):
+    fields, why = parse_markdown_case(text)
+    if reason is None:
+        assert why is None and fields == GOOD_CASE
+    else:
+        assert fields is None and why.startswith(reason + ":")
+
+
+def test_an_unknown_procedure_is_named():
+    with pytest.raises(ValueError, match="extrapolate.procedure must be one of"):
+        case_requests([{"id": "x", "text": "t", "label": "safe"}], {}, "gdpr", procedure="free")
 
 
 def test_the_benchmarks_validation_judges_the_cases():
@@ -106,27 +163,42 @@ def test_the_benchmarks_validation_judges_the_cases():
             return [Completion(text=t, finish_reason="stop") for t in texts]
 
     samples = [{"id": f"d/{i:05d}", "text": "sample", "label": "safe"} for i in range(3)]
-    cases, report = generate_cases(samples, {}, "gdpr", "d", Fixed())
+    cases, report = generate_cases(samples, {}, "gdpr", "d", Fixed(), procedure="constrained")
     assert [c["seed_id"] for c in cases] == ["d/00000"]
     assert report["rejected_by_reason"] == {"leak_law_name": 1, "empty_field": 1}
 
 
-def test_table5_layout_beside_paper():
-    rows = pd.DataFrame([
-        {"law": "eu_ai_act", "group": "general", "model": "M", "dataset": "aegis1", "n": 4, "acc": 50.0, "f1": 40.0,
-         "unparsed": 0.0},
-        {"law": "eu_ai_act", "group": "general", "model": "M", "dataset": "wildguard", "n": 4, "acc": 75.0,
-         "f1": 70.0, "unparsed": 0.0},
-    ])
+SCORES = pd.DataFrame([
+    {"law": "eu_ai_act", "group": "general", "model": "Qwen3-8B", "dataset": "aegis1", "n": 4, "correct": 2,
+     "acc": 50.0, "ci_low": 15.0, "ci_high": 85.0, "f1_macro": 40.0, "f1_prohibited": 66.67, "unparsed": 0.0},
+    {"law": "eu_ai_act", "group": "general", "model": "Qwen3-8B", "dataset": "wildguard", "n": 4, "correct": 3,
+     "acc": 75.0, "ci_low": 30.0, "ci_high": 95.0, "f1_macro": 70.0, "f1_prohibited": 80.0, "unparsed": 25.0},
+])
+
+
+def test_table5_layout_with_macro_f1_and_n():
+    frame = table5(SCORES, ["aegis1", "wildguard"])
+    assert list(frame.columns) == [(d, m) for d in ("Aegis 1.0", "WildGuardTest")
+                                   for m in ("n", "Acc", "macro-F1", "F1 prohibited")]
+    assert frame.loc[("EU AI Act", "General Purpose Models", "Qwen3-8B")].tolist() == [
+        4, 50.0, 40.0, 66.67, 4, 75.0, 70.0, 80.0]
+    intervals = table5_intervals(SCORES, ["aegis1", "wildguard"])
+    assert intervals.iloc[0].tolist() == ["[15.0, 85.0]", "[30.0, 95.0]"]
+    cells = table5_cells(SCORES)
+    assert list(cells.columns) == ["law", "model", "dataset", "n", "correct", "accuracy", "ci_low", "ci_high",
+                                   "f1_macro", "f1_prohibited", "unparsed"]
+
+
+def test_table5_beside_the_paper_marks_the_stand_in():
     paper = yaml.safe_load(Path("config/paper_results.yaml").read_text())
-    frame = table5(rows, ["aegis1", "wildguard"], paper)
-    assert list(frame.columns) == [("Aegis 1.0", "Acc"), ("Aegis 1.0", "F1"), ("WildGuardTest", "Acc"),
-                                   ("WildGuardTest", "F1")]
-    assert frame.loc[("EU AI Act", "this run", "General Purpose Models", "M")].tolist() == [50.0, 40.0, 75.0, 70.0]
-    # the paper's Aegis column is Aegis 2.0; only the EU AI Act rows come along (the run had no GDPR)
-    qwen = frame.loc[("EU AI Act", "paper", "General Purpose Models", "Qwen3-8B")]
-    assert qwen.tolist() == [73.75, 72.79, 74.93, 74.22]
-    assert "GDPR" not in frame.index.get_level_values("Law")
+    versus = table5_vs_paper(SCORES, paper).set_index(["row", "cell"])
+    wild = versus.loc[("EU AI Act / Qwen3-8B", "Wildguard Acc")]
+    assert wild["paper"] == 74.93 and wild["difference"] == round(75.0 - 74.93, 2) and wild["ci_low"] == 30.0
+    assert versus.loc[("EU AI Act / Qwen3-8B", "Wildguard macro-F1"), "paper"] == 74.22
+    aegis = versus.loc[("EU AI Act / Qwen3-8B", "Aegis-2.0 Acc")]
+    assert aegis["paper"] == 73.75 and math.isnan(aegis["difference"])
+    assert "Aegis 1.0 stands in for the paper's Aegis-2.0" in aegis["note"]
+    assert not any(r.startswith("GDPR") for r, _ in versus.index)     # the run had no GDPR rows
 
 
 def _config(tmp_path: Path, root: Path, registry: dict | None = None, **extrapolate) -> dict:
@@ -141,8 +213,10 @@ def _config(tmp_path: Path, root: Path, registry: dict | None = None, **extrapol
     return load_config(root / "config/config.yaml", overrides, root=root)
 
 
-def test_jobs_and_outputs_with_a_scripted_model(tmp_path, root, resources):
-    cfg = _config(tmp_path, root, datasets=["aegis1", "openai_mod"], classifiers=["smollm2-135m-instruct"])
+@pytest.mark.parametrize("procedure", ["constrained", "paper"])
+def test_jobs_and_outputs_with_a_scripted_model(tmp_path, root, resources, procedure):
+    cfg = _config(tmp_path, root, datasets=["aegis1", "openai_mod"], classifiers=["smollm2-135m-instruct"],
+                  procedure=procedure)
     results = tmp_path / "results"
     gen = ScriptedGenerator()
     for dataset in cfg["extrapolate"]["datasets"]:
@@ -163,19 +237,34 @@ def test_jobs_and_outputs_with_a_scripted_model(tmp_path, root, resources):
     assert t8.loc["OpenAI Moderation", "Safe (filtered)"] == 1143          # the config caps at 800 tokens
     assert t8.loc["OpenAI Moderation", "Paper safe"] == 1142
     assert t8.loc["Aegis 1.0", "Paper dataset"] == "Aegis-2.0"
+    versus8 = out["table8_vs_paper"].set_index(["row", "cell"])
+    assert versus8.loc[("OpenAI Mod", "safe"), "difference"] == 1
+    assert "stands in for the paper's Aegis-2.0" in versus8.loc[("Aegis-2.0", "safe"), "note"]
     missing = out["missing"].set_index("Dataset")
     assert set(missing["Paper missing %"]) == {19.86, 16.19}
-    # the scripted model answers "no idea" on every third call: those count as missing
+    if procedure == "constrained":
+        assert set(missing["Procedure"]) == {"constrained (ours)"}
+        assert all("counts chosen Nones" in note for note in missing["Note"])
+    else:
+        assert set(missing["Procedure"]) == {"paper"} and missing.loc["OpenAI Moderation", "Note"] == ""
+        assert "stands in" in missing.loc["Aegis 1.0", "Note"]
+    # the scripted model names no valid chapter on every third call: those count as missing
     all_missing = [r["chapter"] is None for d in ("aegis1", "openai_mod") for law in cfg["laws"]
                    for r in read_jsonl(results / f"extrapolate/{d}/{law}/allocation.jsonl")]
     assert missing["Missing % (both)"].mean() == pytest.approx(
         100 * sum(all_missing) / len(all_missing))
     t5 = out["table5"]
-    run = t5.xs("this run", level="Source")
-    # the scripted classifier always says prohibited: accuracy is the unsafe share (1 of 2 cases)
-    assert (run.xs("Acc", axis=1, level=1) == 50.0).all().all()
-    for table in ("table5", "table8", "extrapolate_missing_rates", "extrapolate_cases"):
+    # the scripted classifier always says prohibited: accuracy is the unsafe share (1 of 2 cases), the
+    # macro-F1 the mean of prohibited's 2/3 and permitted's 0
+    assert (t5.xs("Acc", axis=1, level=1) == 50.0).all().all()
+    assert t5.xs("macro-F1", axis=1, level=1).to_numpy().ravel().tolist() == pytest.approx([100 / 3] * 4)
+    assert (t5.xs("n", axis=1, level=1) == 2).all().all()
+    for table in ("table5", "table5_vs_paper", "table8", "table8_vs_paper", "extrapolate_missing_rates",
+                  "extrapolate_cases"):
         assert (results / "tables" / f"{table}.md").is_file()
+    assert "macro-F1" in (results / "tables" / "table5.md").read_text().splitlines()[0]
+    cells = pd.read_csv(results / "tables" / "table5_cells.csv")
+    assert len(cells) == 4 and set(cells["n"]) == {2} and set(cells["correct"]) == {1}
     kit = write_kit(cfg, results)
     assert kit["sheet"].read_text().count("\n") == 1 + len(read_jsonl(kit["cases"])) == 1 + 8
 

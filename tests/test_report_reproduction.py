@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from safety_compliance.cli import main
-from safety_compliance.report.reproduction import (NOT_PRODUCED, build, match_cells, norm_label,
-                                                   to_html_document, to_markdown_document, write_reproduction)
+from safety_compliance.report.reproduction import (NOT_PRODUCED, build, paper_gain, to_html_document,
+                                                   to_markdown_document, write_reproduction)
+from safety_compliance.report.versus_paper import compare, matched, paper_caveat
 
 PAPER = {
     "table3_eu_ai_act_accuracy": {
@@ -19,12 +20,15 @@ PAPER = {
         "GPT-4o-mini": {"group": "General Purpose Models", "Ch.1": 50.0, "Avg": 55.0},
     },
     "table1_human_eval": {"Average": {"alignment": {"eu_ai_act": 95.6, "gdpr": 95.87}}},
+    "table7_gdpr_qwen25_base": {"Qwen2.5-7B-Instruct": {"Avg": 66.4}, "Compliant-Reasoner-SFT": {"Avg": 78.06},
+                                "Compliant-Reasoner-GRPO": {"Avg": 77.27}},
     "table8_seed_safety_data": {"Aegis-2.0": {"split": "test", "safe": 889, "unsafe": 547}},
     "text_figures": {
         "seeds": {"eu_ai_act": 842, "gdpr": 506},
         "benchmark_cases": {"eu_ai_act": 1684, "gdpr": 1012},
         "train_test_split": "50:50 random",
         "headline_gain_over_qwen3_8b": {"eu_ai_act": {"sft": 7.25, "grpo": 10.45}},
+        "appendix_b_gain_qwen25": {"gdpr": 11.64},
         "chapter_missing_rate_percent": {"aegis2": 19.86},
     },
 }
@@ -49,44 +53,36 @@ def run(tmp_path):
     _lines(results / "eval" / "eu_ai_act" / "smollm2-135m-instruct.jsonl", 1)
     (results / "tables").mkdir()
     # The evaluation stage's layout: Model, group, Ch.1..., Avg; the base student by its display name.
-    pd.DataFrame([
+    table3 = pd.DataFrame([
         {"Model": "Qwen3-8B", "group": "General Purpose Models", "Ch.1": 50.0, "Avg": 60.0},
         {"Model": "Compliance-Reasoner-SFT", "group": "Our Models", "Ch.1": 80.0, "Avg": 72.5},
-    ]).to_csv(results / "tables" / "table3.csv", index=False)
-    pd.DataFrame([{"model": "x", "acc": 1.0}]).to_csv(results / "tables" / "table_privaci.csv", index=False)
-    pd.DataFrame([{"model": "x", "Avg run": 1.0}]).to_csv(results / "tables" / "table3_vs_paper.csv", index=False)
-    pd.DataFrame([{"Dataset": "Aegis 1.0", "Missing % (both)": 25.0, "Paper missing %": 19.86}]).to_csv(
+    ])
+    table3.to_csv(results / "tables" / "table3.csv", index=False)
+    paper3 = pd.DataFrame.from_dict(PAPER["table3_eu_ai_act_accuracy"], orient="index")
+    versus = matched(compare(table3.set_index("Model"), paper3,
+                             caveats=[lambda row, col: paper_caveat("table3", row, col)]))
+    versus.to_csv(results / "tables" / "table3_vs_paper.csv", index=False)
+    pd.DataFrame([{"Model": "x", "acc": 1.0}]).to_csv(results / "tables" / "table_privaci.csv", index=False)
+    pd.DataFrame([{"model": "x", "law": "gdpr", "n": 4}]).to_csv(results / "tables" / "table3_cells.csv", index=False)
+    pd.DataFrame([{"Dataset": "Aegis 1.0", "Procedure": "constrained (ours)", "Missing % (both)": 25.0,
+                   "Paper missing %": 19.86, "Note": "not comparable: chosen Nones"}]).to_csv(
         results / "tables" / "extrapolate_missing_rates.csv", index=False)
+    gain = {"n": 8, "before": 60.0, "after": 72.5, "gain": 12.5, "ci_low": -12.5, "ci_high": 37.5,
+            "after_only_right": 2, "before_only_right": 1, "p_value": 1.0}
+    pd.DataFrame([
+        {"base": "Qwen3-8B", "comparison": "SFT vs base", "law": "EU AI Act", **gain,
+         "reading": "not distinguishable from zero at n = 8 (McNemar exact p = 1; 3 of 8 cases discordant)"},
+        {"base": "Qwen2.5-7B-Instruct", "comparison": "GRPO vs base", "law": "GDPR", **gain,
+         "reading": "not distinguishable from zero at n = 8 (McNemar exact p = 1; 3 of 8 cases discordant)"},
+        {"base": "Qwen3-8B", "comparison": "SFT vs base", "law": "both laws", **{**gain, "n": 16},
+         "reading": "not distinguishable from zero at n = 16"},
+    ]).to_csv(results / "tables" / "eval_gains.csv", index=False)
     return results
 
 
 def _figures(sections):
     frame = next(s for s in sections if s.title.startswith("Figures")).blocks[0]
     return frame.set_index("figure")
-
-
-def test_labels_ignore_case_punctuation_and_the_base_model():
-    assert norm_label("Compliance-Reasoner-SFT (Qwen3-8B)") == norm_label("compliance reasoner sft")
-    assert norm_label("Compliant-Reasoner-GRPO") == norm_label("Compliance-Reasoner-GRPO")
-    assert norm_label("EU AI Act") == norm_label("eu_ai_act")
-    assert norm_label("Ch.1") != norm_label("Ch.11")
-
-
-def test_cells_are_matched_by_labels_not_position():
-    run = pd.DataFrame([{"Avg": 70.0, "model": "GPT-4o-mini", "Ch.1": 40.0}])
-    cells = match_cells(PAPER["table3_eu_ai_act_accuracy"], run).set_index("cell")
-    assert cells.loc["GPT-4o-mini / Ch.1", "this run"] == 40.0
-    assert cells.loc["GPT-4o-mini / Ch.1", "difference"] == -10.0
-    assert cells.loc["GPT-4o-mini / Avg", "difference"] == 15.0
-    assert pd.isna(cells.loc["Qwen3-8B / Avg", "this run"])        # a model the run did not evaluate
-    assert "GPT-4o-mini / group" not in cells.index                  # text is a label, never a value
-
-
-def test_ambiguous_cells_are_left_unmatched():
-    run = pd.DataFrame([{"model": "GPT-4o-mini", "law": "a", "Avg": 1.0},
-                        {"model": "GPT-4o-mini", "law": "b", "Avg": 2.0}])
-    cells = match_cells(PAPER["table3_eu_ai_act_accuracy"], run).set_index("cell")
-    assert pd.isna(cells.loc["GPT-4o-mini / Avg", "this run"])
 
 
 def test_text_figures_beside_the_run(run, root, monkeypatch):
@@ -98,12 +94,34 @@ def test_text_figures_beside_the_run(run, root, monkeypatch):
     assert figures.loc["seeds, GDPR", "this run"] == NOT_PRODUCED
     assert figures.loc["benchmark cases, EU AI Act", "this run"] == 10
     assert figures.loc["train:test split, EU AI Act", "this run"] == "50:50"
-    gain = figures.loc["SFT gain over the base student Qwen3-8B (Avg), EU AI Act"]
-    assert gain["this run"] == 12.5 and gain["paper"] == 7.25 and gain["difference"] == 5.25
-    assert figures.loc["GRPO gain over the base student Qwen3-8B (Avg), EU AI Act", "this run"] == NOT_PRODUCED
-    # Aegis 1.0 stands in for the paper's Aegis 2.0 (the extrapolation stage's dataset registry says so).
-    assert figures.loc["chapter missing rate %, aegis2", "this run"] == 25.0
-    assert figures.loc["chapter missing rate %, aegis2", "difference"] == round(25.0 - 19.86, 2)
+    # Aegis 1.0 stands in for the paper's Aegis 2.0, and the run's allocation was ours: no difference
+    aegis = figures.loc["chapter missing rate %, aegis2"]
+    assert aegis["this run"] == 25.0 and aegis["difference"] == "" and aegis["note"] == "not comparable: chosen Nones"
+
+
+def test_each_gain_with_its_test_in_words_beside_the_papers(run, root, monkeypatch):
+    monkeypatch.chdir(root)
+    cfg = {**CFG, "train": {"students": ["qwen3-8b", "qwen2.5-7b-instruct"]}}
+    title, sections = build(cfg, PAPER, run)
+    gains = next(s for s in sections if s.title.startswith("Gains of training")).blocks[1]
+    first = gains.iloc[0]
+    assert (first["this run"], first["95 % CI"], first["paper"]) == (12.5, "[-12.5, 37.5]", 7.25)
+    assert first["reading"].startswith("not distinguishable") and first["McNemar p"] == "1"
+    appendix = gains.iloc[1]                                   # the paper's 11.64 follows from nothing
+    assert appendix["paper"] == 11.64
+    assert "follows from no pair" in appendix["note"]
+    assert gains.iloc[2]["note"] == "the paper gives no such gain"          # pooled over both laws
+    text = to_markdown_document(title, sections)
+    assert "distinguishable from zero" in text and "McNemar" in text
+
+
+def test_the_papers_gains_derived_where_it_quotes_none():
+    assert paper_gain(PAPER, 0, "SFT vs base", "eu_ai_act") == (7.25, "the paper's text", "")
+    value, source, note = paper_gain(PAPER, 0, "GRPO vs SFT", "eu_ai_act")
+    assert value is None                                   # the test paper's table 3 has no GRPO row
+    value, source, note = paper_gain(PAPER, 1, "GRPO vs SFT", "gdpr")
+    assert value == round(77.27 - 78.06, 2) and "Table 7" in source and "repeats" in note
+    assert paper_gain(PAPER, 1, "SFT vs base", "gdpr")[0] == round(78.06 - 66.4, 2)
 
 
 def test_scale_is_stated_first_and_absent_parts_are_listed(run, root, monkeypatch):
@@ -118,8 +136,14 @@ def test_scale_is_stated_first_and_absent_parts_are_listed(run, root, monkeypatc
     assert "Table 1 (human eval): results/tables/table1.csv" in absent
     assert "seeds, GDPR" in absent and "seeds, EU AI Act" not in absent
     assert "table_privaci (this run only" in text
-    assert "table3_vs_paper" not in text and "extrapolate_missing_rates (this run only" not in text
-    assert "4 of 6 paper cells have a counterpart" in text     # Qwen3-8B and ours, Ch.1 and Avg
+    assert "table3_vs_paper (this run only" not in text and "extrapolate_missing_rates (this run only" not in text
+    assert "table3_cells" not in text                                # per-cell data stay out of the report
+    # Qwen3-8B and ours, Ch.1 and Avg; the chapter cells carry the paper's caveat, not a difference
+    assert "4 of 6 paper cells have a counterpart" in text
+    assert "2 cell(s) without a difference, not comparable: the paper's chapter columns" in text
+    table3 = next(s for s in sections if s.title.startswith("Table 3"))
+    comparable = next(b for b in table3.blocks if isinstance(b, pd.DataFrame))
+    assert list(comparable["cell"]) == ["Avg", "Avg"] and list(comparable["difference"]) == [-6.86, -1.61]
 
 
 def test_paper_scale_run_carries_no_warning(run):

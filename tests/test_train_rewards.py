@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from safety_compliance.evaluate.families import compliance_parse
 from safety_compliance.train.rewards import (
-    REWARDS, chapter_of, chapter_reward, completion_text, compliance_reward, format_reward, reward_functions,
-    reward_weights,
+    MATH_DELIMITERS, REWARDS, chapter_of, chapter_reward, completion_text, compliance_reward, format_reward,
+    reward_functions, reward_weights, verdict_of,
 )
 
 GOOD = "<think>Article 5 lists social scoring as a prohibited practice.</think>\nThe scoring is banned.\n\\boxed{prohibited}"
@@ -30,6 +31,19 @@ CASES = {  # completion -> (format, compliance against gold "prohibited")
     "final full stop": (GOOD + ".", 1.0, 1.0),
     "leading whitespace": ("\n  " + GOOD, 1.0, 1.0),
     "empty": ("", 0.0, 0.0),
+    # The box in inline or display math, as Qwen-family models close an answer.
+    "inline math": (GOOD.replace("\\boxed{prohibited}", "$\\boxed{prohibited}$"), 1.0, 1.0),
+    "display math with spaces": (GOOD.replace("\\boxed{prohibited}", "$$ \\boxed{prohibited} $$"), 1.0, 1.0),
+    "bracket display math": (GOOD.replace("\\boxed{prohibited}", "\\[\\boxed{prohibited}\\]"), 1.0, 1.0),
+    "paren inline math": (GOOD.replace("\\boxed{prohibited}", "\\(\\boxed{prohibited}\\)"), 1.0, 1.0),
+    "math then a full stop": (GOOD.replace("\\boxed{prohibited}", "$\\boxed{prohibited}$."), 1.0, 1.0),
+    "textbf in math": (GOOD.replace("\\boxed{prohibited}", "\\[\\boxed{\\textbf{Prohibited}}\\]"), 1.0, 1.0),
+    "mismatched delimiters": (GOOD.replace("\\boxed{prohibited}", "$\\boxed{prohibited}\\]"), 0.0, 0.0),
+    "closing delimiter only": (GOOD + "$", 0.0, 0.0),
+    "math with text after it": (GOOD.replace("\\boxed{prohibited}", "$\\boxed{prohibited}$ for now"), 0.0, 0.0),
+    "math box inside the reasoning": ("<think>So $\\boxed{prohibited}$.</think> Banned. $\\boxed{prohibited}$",
+                                      0.0, 0.0),
+    "math summary with no words": ("<think>Banned.</think> $$\\boxed{prohibited}$$", 0.0, 0.0),
 }
 
 
@@ -123,3 +137,34 @@ def test_distilled_traces_earn_full_reward():
                         "prohibited")
     assert format_reward([text]) == [1.0]
     assert compliance_reward([text], label=["prohibited"]) == [1.0]
+
+
+WORDS = st.text(alphabet=st.characters(blacklist_characters="\\{}<>$"), min_size=1, max_size=200).filter(str.strip)
+
+
+@settings(max_examples=200, deadline=None)
+@given(WORDS, WORDS, st.sampled_from(["prohibited", "permitted", "Permitted", "\\text{prohibited}", "\\textbf{permitted}"]),
+       st.sampled_from([("", ""), *MATH_DELIMITERS]), st.sampled_from(["", " ", "\n"]),
+       st.sampled_from(["", ".", "!", " \n", ". "]))
+def test_a_final_box_bare_or_in_math_is_well_formed_and_read_alike_by_the_evaluation(
+        reasoning, summary, label, delimiters, pad, trailer):
+    opening, closing = delimiters
+    text = f"<think>{reasoning}</think>{summary}{opening}{pad}\\boxed{{{label}}}{pad}{closing}{trailer}"
+    gold = "permitted" if "ermitted" in label else "prohibited"
+    assert format_reward([text]) == [1.0]
+    assert verdict_of(text) == compliance_parse(text) == gold
+    assert compliance_reward([text], label=[gold]) == [1.0]
+
+
+FRAGMENTS = ["<think>", "</think>", "Reasoning. ", "Summary: banned. ", "\\boxed{prohibited}", "\\boxed{permitted}",
+             "\\boxed{unsafe}", "$", "$$", "\\[", "\\]", "\\(", "\\)", " ", "\n", ".", "Let me check again."]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join))
+def test_the_reward_never_disagrees_with_the_evaluations_parser(text):
+    """Whatever the reward accepts, the evaluation reads as the same verdict; it may refuse more."""
+    verdict = verdict_of(text)
+    assert (format_reward([text]) == [1.0]) == (verdict is not None)
+    if verdict is not None:
+        assert compliance_parse(text) == verdict

@@ -1,4 +1,9 @@
-"""Reading the final answer of a reasoning model: the last `\\boxed{...}` outside `<think>`."""
+"""Reading the final answer of a reasoning model: the last `\\boxed{...}` outside `<think>`.
+
+The box is found wherever it stands, so one in inline or display math (`$\\boxed{x}$`,
+`$$\\boxed{x}$$`, `\\[\\boxed{x}\\]`) reads as a bare one; the GRPO format reward
+(train/rewards.py) accepts the same forms, and every answer it accepts this parser reads alike.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +34,13 @@ def after_think(text: str) -> str:
     return text[end + len("</think>"):] if end >= 0 else text
 
 
+# LaTeX text commands a model may wrap its boxed word in: \text{permitted}, \textbf{...}, \mathrm{...}.
+TEXT_COMMAND = re.compile(r"\\(?:text|textbf|textit|texttt|textrm|mathrm|mathbf|mathit|mathtt)\{([^}]*)\}")
+
+
 def normalise(answer: str) -> str:
-    cleaned = re.sub(r"\\text\{([^}]*)\}", r"\1", answer)
+    """A boxed answer as a vocabulary key: text commands unwrapped, lower case, letters and spaces."""
+    cleaned = TEXT_COMMAND.sub(r"\1", answer)
     return re.sub(r"[^a-z ]", "", cleaned.lower()).strip()
 
 

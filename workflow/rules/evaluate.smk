@@ -18,10 +18,10 @@ def model_pattern(names):
 PRIVACI_MODELS = privaci_models(config)
 EVAL_TABLES = [f"table{spec.number}" for spec in table_specs(LAWS, student_bases(config) or [None])]
 TABLE_FILES = [f"{RESULTS}/tables/{stem}.{ext}"
-               for stem in EVAL_TABLES + [f"{t}_vs_paper" for t in EVAL_TABLES] + ["eval_summary"]
-               for ext in ("csv", "tex", "md")]
+               for stem in EVAL_TABLES + [f"{t}_vs_paper" for t in EVAL_TABLES] + ["eval_summary", "eval_gains"]
+               for ext in ("csv", "tex", "md")] + [f"{RESULTS}/tables/{t}_cells.csv" for t in EVAL_TABLES]
 PRIVACI_FILES = ([f"{RESULTS}/tables/table_privaci.{ext}" for ext in ("csv", "tex", "md")]
-                 if PRIVACI_MODELS else [])
+                 + [f"{RESULTS}/tables/table_privaci_cells.csv"] if PRIVACI_MODELS else [])
 
 
 def evaluated_model_inputs(wildcards):

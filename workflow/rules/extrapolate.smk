@@ -11,8 +11,9 @@ EX_DATASETS = EX["datasets"]
 EX_CLASSIFIERS = EX["classifiers"]
 EX_DIR = f"{RESULTS}/extrapolate"
 EX_DATASET_RE = "|".join(re.escape(d) for d in EX_DATASETS)
-EX_TABLES = [f"{RESULTS}/tables/{stem}.{ext}" for stem in ("table5", "table8", "extrapolate_missing_rates",
-                                                           "extrapolate_cases") for ext in ("csv", "tex", "md")]
+EX_TABLES = [f"{RESULTS}/tables/{stem}.{ext}" for stem in ("table5", "table5_vs_paper", "table8", "table8_vs_paper",
+                                                           "extrapolate_missing_rates", "extrapolate_cases")
+             for ext in ("csv", "tex", "md")] + [f"{RESULTS}/tables/table5_cells.csv"]
 EX_FIGURES = [f"paper_figures/figure{n}.{ext}" for n in (2, 3) for ext in ("pdf", "png")]
 
 

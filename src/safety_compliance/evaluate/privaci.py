@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import LAW_NAMES
 from . import metrics
 
 FOLDERS = {"eu_ai_act": "AI_ACT", "gdpr": "GDPR"}
@@ -42,16 +43,21 @@ def load_privaci_cases(cases_root: str | Path, law: str, sample: int | None, see
     return sorted(chosen, key=lambda c: c["id"])
 
 
-def privaci_table(results: dict[tuple[str, str], pd.DataFrame], labels: dict[str, str]) -> pd.DataFrame:
-    """results: (model, law) -> metrics.join frame; one row per model, accuracy / F1 / n per law."""
+def privaci_table(results: dict[tuple[str, str], pd.DataFrame], labels: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """results: (model, law) -> metrics.join frame. The table (one row per model; accuracy, macro-F1,
+    F1 of prohibited and unparsed share per law) and its cells in long form (model, law, n, correct,
+    accuracy, 95 % Wilson interval)."""
     rows: dict[str, dict] = {}
+    cells = []
     for (model, law), frame in sorted(results.items()):
-        numbers = metrics.summary(frame, law, samples=200)
-        row = rows.setdefault(labels.get(model, model), {})
-        row[f"{law} acc"] = numbers["accuracy"]
-        row[f"{law} F1"] = numbers["f1_prohibited"]
-        row[f"{law} unparsed"] = numbers["unparsed_rate"]
-        row[f"{law} n"] = numbers["n"]
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = "Model"
-    return frame
+        numbers = metrics.summary(frame)
+        name = labels.get(model, model)
+        row = rows.setdefault(name, {})
+        row[f"{LAW_NAMES[law]} acc"] = numbers["accuracy"]
+        row[f"{LAW_NAMES[law]} macro-F1"] = numbers["f1_macro"]
+        row[f"{LAW_NAMES[law]} F1 prohibited"] = numbers["f1_prohibited"]
+        row[f"{LAW_NAMES[law]} unparsed"] = numbers["unparsed_rate"]
+        cells.append({"model": name, "law": law, **{k: numbers[k] for k in metrics.CELL_COLUMNS}})
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "Model"
+    return table, pd.DataFrame(cells, columns=["model", "law", *metrics.CELL_COLUMNS])

@@ -15,7 +15,8 @@ import pandas as pd
 from .. import LAW_NAMES
 from ..jsonl import read_jsonl, write_jsonl
 from ..registry import get_model, registry_of
-from ..report.tables import beside_paper, write_table
+from ..report.tables import interval_text, write_csv, write_table
+from ..report.versus_paper import compare, matched, paper_caveat
 from . import metrics
 from .paper_tables import accuracy_table, models_in, paper_table, row_of, table_specs
 from .predict import predict
@@ -78,21 +79,69 @@ def scored(cfg: dict, model: str, law: str, results_dir: str | Path = "results")
 
 
 def summary_table(cfg: dict, models: list[str], laws: list[str], results_dir: str | Path = "results") -> pd.DataFrame:
-    """Per model and law: n, micro and macro accuracy, F1 (prohibited), 95 % CI, unparsed rate, tokens."""
-    settings = cfg["evaluate"]
+    """Per model and law: n, correct, micro accuracy with its 95 % Wilson interval, macro accuracy,
+    macro-F1 and F1 of prohibited, unparsed rate, tokens per verdict."""
     registry = registry_of(cfg, results_dir)
     rows = []
     for law in laws:
         for model in models:
-            numbers = metrics.summary(scored(cfg, model, law, results_dir), law,
-                                      samples=settings.get("bootstrap", 1000), seed=settings.get("seed", 0))
+            numbers = metrics.summary(scored(cfg, model, law, results_dir), law)
             rows.append({"law": law, "model": model, "display": registry[model].label, **numbers})
     return pd.DataFrame(rows).set_index(["law", "model"])
 
 
+GAINS = (("SFT vs base", "", "-sft"), ("GRPO vs SFT", "-sft", "-grpo"), ("GRPO vs base", "", "-grpo"))
+OVERALL = "both laws"
+
+
+def gains_table(cfg: dict, results_dir: str | Path = "results") -> pd.DataFrame:
+    """Every claimed gain of training, paired on the same cases: SFT vs base, GRPO vs SFT and GRPO vs
+    base, for each student base whose three models were evaluated, per law and over both laws pooled.
+    Each with its 95 % paired bootstrap interval, McNemar's exact test and a reading in words."""
+    settings = cfg["evaluate"]
+    registry = registry_of(cfg, results_dir)
+    evaluated = set(settings["models"])
+    rows = []
+    for base in student_bases(cfg):
+        for comparison, before_suffix, after_suffix in GAINS:
+            before, after = base + before_suffix, base + after_suffix
+            if not {before, after} <= evaluated:
+                continue
+            frames = {law: (scored(cfg, before, law, results_dir), scored(cfg, after, law, results_dir))
+                      for law in cfg["laws"]}
+            if len(frames) > 1:
+                frames[OVERALL] = tuple(pd.concat(parts, ignore_index=True) for parts in zip(*frames.values()))
+            for scope, (was, now) in frames.items():
+                gain = metrics.paired_gain(was, now, resamples=settings.get("bootstrap", 1000),
+                                           seed=settings.get("seed", 0))
+                rows.append({"base": registry[base].label, "comparison": comparison,
+                             "law": LAW_NAMES.get(scope, scope), "before model": before, "after model": after,
+                             **gain, "reading": metrics.gain_reading(gain)})
+    columns = ["base", "comparison", "law", "before model", "after model", *metrics.GAIN_COLUMNS, "reading"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _column_header(cells: pd.DataFrame) -> dict[str, str]:
+    """Column -> `Ch.3 (n=12)`: the cases behind each column (the same for every model of a table)."""
+    header = {}
+    for chapter, counts in cells.groupby("chapter", sort=False)["n"]:
+        low, high = int(counts.min()), int(counts.max())
+        header[chapter] = f"{chapter} (n={low})" if low == high else f"{chapter} (n={low}-{high})"
+    return header
+
+
+def _interval_table(table: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """The table's layout with each accuracy's 95 % Wilson interval as text."""
+    out = table.copy().astype(object)
+    for record in cells.itertuples(index=False):
+        out.loc[record.model, record.chapter] = interval_text(record.ci_low, record.ci_high)
+    return out
+
+
 def build_tables(cfg: dict, results_dir: str | Path = "results", tables_dir: str | Path | None = None,
                  paper_results: dict | None = None) -> dict[str, pd.DataFrame]:
-    """Tables 3, 4 (and 6, 7 with a second student base), each beside the paper, plus the summary."""
+    """Tables 3, 4 (and 6, 7 with a second student base), each with its per-cell statistics
+    (`tableN_cells.csv`) and beside the paper (`tableN_vs_paper`); the summary; the paired gains."""
     from .paper_tables import load_paper_results
 
     tables_dir = Path(tables_dir or Path(results_dir) / "tables")
@@ -103,26 +152,41 @@ def build_tables(cfg: dict, results_dir: str | Path = "results", tables_dir: str
     scale = cfg["scale"]
     made: dict[str, pd.DataFrame] = {}
     for spec in table_specs(cfg["laws"], bases or [None]):
-        rows = []
+        rows, cells = [], []
         for model in models_in(spec, models, bases):
             name, group = row_of(registry[model], bases)
-            rows.append((name, group, metrics.chapter_accuracy(scored(cfg, model, spec.law, results_dir), spec.law)))
+            per_cell = metrics.chapter_cells(scored(cfg, model, spec.law, results_dir), spec.law)
+            rows.append((name, group, per_cell["accuracy"].astype(float)))
+            cells.append(per_cell.reset_index().assign(model=name))
         table = accuracy_table(rows, spec.law)
-        caption = f"Table {spec.number}: accuracy (%) per chapter on the {LAW_NAMES[spec.law]} test split ({scale} scale)"
-        write_table(table, tables_dir / f"table{spec.number}", caption)
-        paper = paper_table(paper_results, spec.paper_key, spec.law)
-        versus = beside_paper(table, paper)
-        versus.columns = [f"{col} {part}" for col, part in versus.columns]
-        versus.index.name = "Model"
-        write_table(versus, tables_dir / f"table{spec.number}_vs_paper",
-                    f"Table {spec.number}, this run ({scale} scale) beside the paper, with run - paper")
-        made[f"table{spec.number}"] = table
-        made[f"table{spec.number}_vs_paper"] = versus
+        cell_frame = pd.concat(cells, ignore_index=True)[["model", "chapter", *metrics.CELL_COLUMNS]]
+        stem = f"table{spec.number}"
+        write_table(table, tables_dir / stem,
+                    f"Table {spec.number}: accuracy (%) per chapter on the {LAW_NAMES[spec.law]} test split "
+                    f"({scale} scale); n = test cases per column",
+                    header=_column_header(cell_frame), intervals=_interval_table(table, cell_frame),
+                    intervals_caption=f"Table {spec.number}, 95 % Wilson score intervals (%) of the accuracies above")
+        write_csv(cell_frame, tables_dir / f"{stem}_cells.csv")
+        intervals = {(r.model, r.chapter): (r.ci_low, r.ci_high) for r in cell_frame.itertuples(index=False)}
+        versus = matched(compare(table, paper_table(paper_results, spec.paper_key, spec.law),
+                                 caveats=[lambda row, col, stem=stem: paper_caveat(stem, row, col)],
+                                 intervals=intervals))
+        write_table(versus, tables_dir / f"{stem}_vs_paper",
+                    f"Table {spec.number}, this run ({scale} scale) beside the paper: run - paper where the "
+                    "cells are comparable, the reason where they are not")
+        made[stem] = table
+        made[f"{stem}_cells"] = cell_frame
+        made[f"{stem}_vs_paper"] = versus
     summary = summary_table(cfg, models, cfg["laws"], results_dir)
     write_table(summary, tables_dir / "eval_summary",
-                f"Evaluation summary ({scale} scale): accuracy, macro accuracy, F1 of prohibited, 95 % "
-                "bootstrap interval, unparsed answers (%), completion tokens per verdict")
+                f"Evaluation summary ({scale} scale): n, correct, accuracy with its 95 % Wilson interval, "
+                "macro accuracy, macro-F1, F1 of prohibited, unparsed answers (%), completion tokens per verdict")
     made["eval_summary"] = summary
+    gains = gains_table(cfg, results_dir)
+    write_table(gains, tables_dir / "eval_gains",
+                f"Gains of training on the same test cases ({scale} scale): accuracy after - before in "
+                "points, 95 % paired bootstrap interval, McNemar's exact test on the discordant cases", ".4g")
+    made["eval_gains"] = gains
     return made
 
 
@@ -180,8 +244,18 @@ def build_privaci_table(cfg: dict, results_dir: str | Path = "results", tables_d
                                     or {r["case_id"] for r in read_jsonl(path)} != {c["id"] for c in cases}):
                 evaluate_privaci(cfg, model, law, results_dir)
             results[(model, law)] = metrics.join(cases, read_jsonl(path))
-    table = privaci_table(results, {m: registry[m].label for m in models})
-    write_table(table, Path(tables_dir or Path(results_dir) / "tables") / "table_privaci",
+    table, cells = privaci_table(results, {m: registry[m].label for m in models})
+    tables_dir = Path(tables_dir or Path(results_dir) / "tables")
+    header = {f"{LAW_NAMES[law]} acc": f"{LAW_NAMES[law]} acc (n={n})"
+              for law, n in cells.groupby("law")["n"].max().items()}
+    intervals = table.copy().astype(object)
+    for record in cells.itertuples(index=False):
+        intervals.loc[record.model, f"{LAW_NAMES[record.law]} acc"] = interval_text(record.ci_low, record.ci_high)
+    intervals = intervals[[c for c in intervals.columns if c.endswith(" acc")]]
+    write_table(table, tables_dir / "table_privaci",
                 f"Our students on PrivaCI-Bench cases (prohibit / permit; not applicable left out; "
-                f"{cfg['scale']} scale): accuracy, F1 of prohibited, unparsed (%), cases")
+                f"{cfg['scale']} scale): accuracy, macro-F1, F1 of prohibited, unparsed (%); n = cases per law",
+                header=header, intervals=intervals,
+                intervals_caption="PrivaCI-Bench, 95 % Wilson score intervals (%) of the accuracies above")
+    write_csv(cells, tables_dir / "table_privaci_cells.csv")
     return table

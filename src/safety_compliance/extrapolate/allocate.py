@@ -1,9 +1,14 @@
 """Chapter allocation: which chapter of a law does a safety sample relate to?
 
-The model answers `\\boxed{"result": "Chapter <n>"}` (or `"None"` when no chapter fits). Where the
-backend can enforce a constraint, a regular expression lets it reason inside <think> first and then
-admits only the law's own chapters. An answer naming no valid chapter counts as missing; the share of
-missing answers is the paper's missing rate (15.7-19.9 %).
+Two procedures (config `extrapolate.procedure`):
+- `paper`, the paper's: the model is asked which chapter the sample relates to and answers freely,
+  `\\boxed{"result": "Chapter <n>"}` after its reasoning. An answer naming no valid chapter of the law
+  (no box, no chapter, a chapter the law lacks) is missing; the share of missing answers is the
+  paper's missing rate (15.7-19.9 %).
+- `constrained`, ours: the prompt also offers `"None"` for a sample no chapter fits, and where the
+  backend can enforce it a regular expression lets the model reason inside <think> first and then
+  admits only the law's own chapters or None. Its "missing" share is then mostly chosen Nones, a
+  different quantity from the paper's, and is labelled so wherever it is compared.
 """
 
 from __future__ import annotations
@@ -42,9 +47,19 @@ def allocation_regex(law: str, think_chars: int | None = None) -> str:
     return r"(<think>[^<]" + length + r"</think>\s*)?" + answer
 
 
-def allocation_messages(law: str, text: str) -> list[dict[str, str]]:
+PROCEDURES = ("paper", "constrained")
+TEMPLATES = {"paper": "extrapolate_allocate_paper", "constrained": "extrapolate_allocate"}
+
+
+def check_procedure(procedure: str) -> str:
+    if procedure not in PROCEDURES:
+        raise ValueError(f"extrapolate.procedure must be one of {PROCEDURES}, not {procedure!r}")
+    return procedure
+
+
+def allocation_messages(law: str, text: str, procedure: str = "paper") -> list[dict[str, str]]:
     chapters = [{"numeral": roman(n), "title": title} for n, title in _chapters(law)]
-    return render("extrapolate_allocate", law_name=LAW_NAMES[law], chapters=chapters, sample=text)
+    return render(TEMPLATES[check_procedure(procedure)], law_name=LAW_NAMES[law], chapters=chapters, sample=text)
 
 
 def parse_chapter(answer: str, law: str) -> int | None:
@@ -96,11 +111,14 @@ def chapter_distribution(chapters: Sequence[int | None], law: str) -> dict[int, 
     return {n: counts.get(n, 0) for n, _ in _chapters(law)}
 
 
-def allocation_requests(records: Sequence[Record], law: str, *, max_tokens: int = 256, constrained: bool = True,
+def allocation_requests(records: Sequence[Record], law: str, *, max_tokens: int = 256, procedure: str = "paper",
                         think_chars: int | None = None) -> list[Request]:
+    """One request per record; `think_chars` bounds the reasoning under the constrained procedure's
+    regex (the paper's procedure decodes freely)."""
+    constrained = check_procedure(procedure) == "constrained"
     constraint = Constraint("regex", allocation_regex(law, think_chars)) if constrained else None
-    return [Request(messages=allocation_messages(law, r["text"]), max_tokens=max_tokens, constraint=constraint)
-            for r in records]
+    return [Request(messages=allocation_messages(law, r["text"], procedure), max_tokens=max_tokens,
+                    constraint=constraint) for r in records]
 
 
 def allocate(records: Sequence[Record], law: str, generator: Generator, **settings: Any) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ..evaluate.families import get_family
-from ..evaluate.metrics import f1_prohibited, join
+from ..evaluate import metrics
 from ..llm.types import Generator, Request
 from ..registry import ModelEntry
 
@@ -35,15 +35,19 @@ def classify(cases: Sequence[dict[str, Any]], law: str, entry: ModelEntry, gener
             for c, comp in zip(cases, completions, strict=True)]
 
 
+SCORE_COLUMNS = ["n", "correct", "acc", "ci_low", "ci_high", "f1_macro", "f1_prohibited", "unparsed"]
+
+
 def scores(cases: Sequence[dict[str, Any]], predictions: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Accuracy and F1 (prohibited class) in percent; an unparsed answer is wrong. NaN with no case."""
-    scored = join(cases, predictions)
-    if scored.empty:
-        return {"n": 0, "acc": float("nan"), "f1": float("nan"), "unparsed": float("nan")}
-    return {"n": len(scored), "acc": 100.0 * scored["correct"].mean(), "f1": f1_prohibited(scored),
-            "unparsed": 100.0 * scored["verdict"].isna().mean()}
+    """n, correct, accuracy with its 95 % Wilson interval, macro-F1, F1 of prohibited and the unparsed
+    share, in percent (the evaluation's own statistics); an unparsed answer is wrong. NaN with no case."""
+    scored = metrics.join(cases, predictions)
+    numbers = metrics.summary(scored)
+    return {"n": numbers["n"], "correct": numbers["correct"], "acc": numbers["accuracy"],
+            "ci_low": numbers["ci_low"], "ci_high": numbers["ci_high"], "f1_macro": numbers["f1_macro"],
+            "f1_prohibited": numbers["f1_prohibited"], "unparsed": numbers["unparsed_rate"]}
 
 
 def score_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Long scores (law, group, model, dataset, n, acc, f1, unparsed) as a frame, for Table 5."""
-    return pd.DataFrame(rows, columns=["law", "group", "model", "dataset", "n", "acc", "f1", "unparsed"])
+    """Long scores (law, group, model, dataset and SCORE_COLUMNS) as a frame, for Table 5."""
+    return pd.DataFrame(rows, columns=["law", "group", "model", "dataset", *SCORE_COLUMNS])

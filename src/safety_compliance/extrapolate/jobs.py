@@ -103,14 +103,14 @@ def prepare_samples(cfg: dict[str, Any], dataset: str, results_dir: str | Path =
 
 def allocation_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     ex = settings(cfg)
-    return {"max_tokens": ex["max_tokens"]["allocate"], "constrained": ex["constrained"],
+    return {"max_tokens": ex["max_tokens"]["allocate"], "procedure": ex["procedure"],
             "think_chars": ex.get("think_chars")}
 
 
 def case_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     ex = settings(cfg)
     return {"max_tokens": ex["max_tokens"]["case"], "max_chars": ex.get("case_field_max_chars"),
-            "bounds": benchmark_bounds(cfg)}
+            "bounds": benchmark_bounds(cfg), "procedure": ex["procedure"]}
 
 
 class Prefetched:

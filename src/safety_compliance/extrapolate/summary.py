@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..jsonl import read_jsonl
-from ..report.tables import write_table
+from ..report.tables import write_csv, write_table
 from . import tables
 from .classify import score_frame, scores
 from .figures import FIGURE_OF_LAW, chapter_figure
@@ -73,11 +73,16 @@ def write_outputs(cfg: dict[str, Any], results_dir: str | Path, figures_dir: str
     reports = filter_reports(cfg, results_dir)
     t8 = tables.table8(reports, {d: r["used"] for d, r in reports.items()}, paper)
     write_table(t8, tables_dir / "table8", f"Table 8: seed safety datasets, this run ({scale}) beside the paper")
+    t8_versus = tables.table8_vs_paper(reports, paper)
+    write_table(t8_versus, tables_dir / "table8_vs_paper",
+                f"Table 8, filtered counts of this run ({scale}) beside the paper: run - paper where the "
+                "datasets are the same, the reason where they are not")
 
     alloc = allocations(cfg, results_dir)
-    missing = tables.missing_table(alloc, paper)
+    missing = tables.missing_table(alloc, paper, settings(cfg)["procedure"])
     write_table(missing, tables_dir / "extrapolate_missing_rates",
-                f"Chapter allocation missing rate (%), this run ({scale}) beside the paper")
+                f"Chapter allocation missing rate (%), this run ({scale}) beside the paper: the share of "
+                "samples whose answer names no valid chapter")
     figures = []
     for law in cfg["laws"]:
         per_dataset = {d: alloc[(d, law)] for d in datasets}
@@ -86,12 +91,19 @@ def write_outputs(cfg: dict[str, Any], results_dir: str | Path, figures_dir: str
     generated = case_reports(cfg, results_dir)
     write_table(generated, tables_dir / "extrapolate_cases", f"Generated compliance cases per dataset and law ({scale})")
     score_rows = classifier_scores(cfg, results_dir)
-    t5 = tables.table5(score_rows, datasets, paper)
+    t5 = tables.table5(score_rows, datasets)
     write_table(tables.flat_columns(t5), tables_dir / "table5",
-                f"Table 5: accuracy and F1 (%) on the extrapolated cases, this run ({scale}) beside the paper "
-                "(the paper's Aegis numbers are on Aegis 2.0)")
-    return {"table8": t8, "missing": missing, "cases": generated, "table5": t5, "scores": score_rows,
-            "figures": figures}
+                f"Table 5: accuracy, macro-F1 (the paper's F1) and F1 of prohibited (%) on the extrapolated "
+                f"cases, this run ({scale}); n = cases per law and dataset",
+                intervals=tables.table5_intervals(score_rows, datasets),
+                intervals_caption="Table 5, 95 % Wilson score intervals (%) of the accuracies above")
+    write_csv(tables.table5_cells(score_rows), tables_dir / "table5_cells.csv")
+    t5_versus = tables.table5_vs_paper(score_rows, paper)
+    write_table(t5_versus, tables_dir / "table5_vs_paper",
+                f"Table 5, this run ({scale}) beside the paper (accuracy and macro-F1): run - paper where the "
+                "datasets are the same, the reason where they are not")
+    return {"table8": t8, "table8_vs_paper": t8_versus, "missing": missing, "cases": generated, "table5": t5,
+            "table5_vs_paper": t5_versus, "scores": score_rows, "figures": figures}
 
 
 def write_kit(cfg: dict[str, Any], results_dir: str | Path) -> dict[str, Path]:

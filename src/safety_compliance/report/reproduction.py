@@ -2,14 +2,13 @@
 
 The report opens with the run's scale (config `scale`, teacher, students, models evaluated, seed
 source), so a demo run on a tiny model is never read as a paper-scale one. It reads whatever the run
-made (results/tables/*.csv, results/law/, results/benchmark/, results/extrapolate/); anything missing
-is listed as not produced by this run instead of failing, so it can run after a partial pipeline.
+made (results/tables/*.csv, results/law/, results/benchmark/); anything missing is listed as not
+produced by this run instead of failing, so it can run after a partial pipeline.
 
-Table cells are matched by their labels rather than their position: a paper cell is the set of keys
-leading to its number in config/paper_results.yaml (e.g. {Qwen3-8B, Ch.6}); a run cell is the set of
-its row's text cells plus its column name. Labels compare without case or punctuation and without a
-trailing parenthesis, and the paper's two spellings of our reasoners ("Compliance-" in tables 3-4,
-"Compliant-" in tables 6-7) count as one.
+It compares nothing itself: each stage writes its table's comparison with the paper
+(`results/tables/*_vs_paper.csv`, made by report.versus_paper, with the reason wherever a cell is not
+comparable) and its paired gains (`eval_gains.csv`), and this report shows them. Only the figures
+the paper quotes in its text are set beside the run here, through the same caveats.
 """
 
 from __future__ import annotations
@@ -29,13 +28,10 @@ from ..registry import registry_of
 from .provenance import provenance_lines
 from .pages import read_table
 from .tables import to_markdown
+from .versus_paper import gain_caveat, norm_label, paper_caveat, summary_lines
 
 NOT_PRODUCED = "not produced by this run"
 LAW_TITLES = {"eu_ai_act": "EU AI Act", "gdpr": "GDPR"}
-# The paper's base student for the headline gains (tables 3-4) and for appendix B (tables 6-7).
-HEADLINE = {"eu_ai_act": "table3", "gdpr": "table4"}
-APPENDIX_B = {"eu_ai_act": "table6", "gdpr": "table7"}
-OURS = {"sft": "Compliance-Reasoner-SFT", "grpo": "Compliance-Reasoner-GRPO"}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -100,71 +96,6 @@ def _dig(obj: Any, *keys: str) -> Any:
     return obj
 
 
-def norm_label(label: Any) -> str:
-    """A label as compared across paper and run: no case, punctuation or trailing parenthesis."""
-    text = re.sub(r"\s*\([^()]*\)\s*$", "", str(label)).lower()
-    # The paper writes both "Compliance-Reasoner" (tables 3-4) and "Compliant-Reasoner" (tables 6-7).
-    text = text.replace("compliant", "compliance")
-    return re.sub(r"[^a-z0-9]", "", text)
-
-
-def paper_cells(table: dict, path: tuple[str, ...] = ()) -> dict[frozenset[str], tuple[tuple[str, ...], float]]:
-    """Every number of a paper table: its label set -> (labels as written, value)."""
-    cells = {}
-    for key, value in table.items():
-        here = (*path, str(key))
-        if isinstance(value, dict):
-            cells.update(paper_cells(value, here))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            cells[frozenset(norm_label(p) for p in here)] = (here, float(value))
-    return cells
-
-
-def run_cells(frame: pd.DataFrame) -> list[tuple[frozenset[str], float]]:
-    """Every number of a run's table with the labels that locate it (row text cells + column)."""
-    text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    num_cols = [c for c in frame.columns if c not in text_cols]
-    cells = []
-    for _, row in frame.iterrows():
-        row_labels = {norm_label(row[c]) for c in text_cols if isinstance(row[c], str) and row[c].strip()}
-        for col in num_cols:
-            if pd.notna(row[col]):
-                cells.append((frozenset(row_labels | {norm_label(col)}), float(row[col])))
-    return cells
-
-
-def match_cells(paper: dict, frame: pd.DataFrame) -> pd.DataFrame:
-    """Paper cells with the run's value where exactly one run cell carries all the paper cell's labels."""
-    run = run_cells(frame)
-    rows = []
-    for key, (labels, value) in paper_cells(paper).items():
-        candidates = [(len(run_key - key), v) for run_key, v in run if key <= run_key]
-        fewest = min((extra for extra, _ in candidates), default=None)
-        best = [v for extra, v in candidates if extra == fewest]
-        found = best[0] if len(best) == 1 else None
-        rows.append({"cell": " / ".join(labels), "paper": value, "this run": found,
-                     "difference": None if found is None else round(found - value, 2)})
-    return pd.DataFrame(rows, columns=["cell", "paper", "this run", "difference"])
-
-
-def _row_value(frame: pd.DataFrame, label: str, column: str) -> float | None:
-    """The number in `column` of the one row whose label (any text cell) is `label`."""
-    if column not in frame.columns:
-        return None
-    text_cols = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    hits = frame[frame[text_cols].apply(lambda r: norm_label(label) in {norm_label(v) for v in r
-                                                                        if isinstance(v, str)}, axis=1)]
-    values = hits[column].dropna()
-    return float(values.iloc[0]) if len(values) == 1 else None
-
-
-def _base_and_ours(frame: pd.DataFrame, stage: str, base: str | None) -> tuple[float | None, float | None]:
-    """Avg of the base student (its display name) and of our reasoner after `stage`, from one table."""
-    if base is None:
-        return None, None
-    return _row_value(frame, base, "Avg"), _row_value(frame, OURS[stage], "Avg")
-
-
 def student_labels(cfg: dict) -> list[str]:
     """Display names of the base students, as the evaluation tables name their rows."""
     names = list((cfg.get("train") or {}).get("students", []))
@@ -175,8 +106,14 @@ def student_labels(cfg: dict) -> list[str]:
     return [registry[n].label if n in registry else n for n in names]
 
 
+def _paper_numbers(table: dict) -> int:
+    """How many numbers a paper table holds (its text cells, such as `group`, are labels)."""
+    return sum(_paper_numbers(v) if isinstance(v, dict) else
+               int(isinstance(v, (int, float)) and not isinstance(v, bool)) for v in table.values())
+
+
 # ---------------------------------------------------------------------------------------------------
-# The comparison.
+# The figures quoted in the paper's text.
 
 @dataclass
 class Figure:
@@ -184,26 +121,24 @@ class Figure:
     paper: Any
     run: Any
     source: str
+    note: str = ""
 
     def row(self) -> dict[str, Any]:
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (self.paper, self.run))
-        diff = round(self.run - self.paper, 2) if numeric else None
+        diff = round(self.run - self.paper, 2) if numeric and not self.note else None
         return {"figure": self.name, "paper": self.paper,
                 "this run": NOT_PRODUCED if self.run is None else self.run,
                 "difference": "" if diff is None or (isinstance(diff, float) and math.isnan(diff)) else diff,
-                "read from": self.source}
+                "note": self.note, "read from": self.source}
 
 
 def read_run_tables(tables_dir: Path) -> dict[str, pd.DataFrame]:
-    """results/tables/*.csv by stem (table3, table_privaci, extrapolate_missing_rates, ...).
-
-    A stage's own `*_vs_paper` tables are left out: this report makes that comparison itself.
-    """
-    return {p.stem: read_table(p) for p in sorted(tables_dir.glob("*.csv")) if not p.stem.endswith("_vs_paper")}
+    """results/tables/*.csv by stem (table3, table3_vs_paper, eval_gains, ...); the long per-cell
+    statistics (`*_cells.csv`) are data for programs and stay out of the report."""
+    return {p.stem: read_table(p) for p in sorted(tables_dir.glob("*.csv")) if not p.stem.endswith("_cells")}
 
 
-def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, pd.DataFrame],
-                 students: list[str]) -> list[Figure]:
+def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, pd.DataFrame]) -> list[Figure]:
     figures = []
     text = paper.get("text_figures", {})
     for law in laws:
@@ -220,27 +155,11 @@ def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, 
         split = f"{100 * train / (train + test):.0f}:{100 * test / (train + test):.0f}" if train and test else None
         figures.append(Figure(f"train:test split, {LAW_TITLES[law]}", text.get("train_test_split"), split,
                               str(results / "benchmark" / law / "{train,test}.jsonl")))
-    # Tables 3-4 hold the first base student and its reasoners, tables 6-7 (appendix B) the second.
-    bases = [*students, None, None]
-    for law in laws:
-        for stage in OURS:
-            stem = HEADLINE[law]
-            base, ours = _base_and_ours(tables[stem], stage, bases[0]) if stem in tables else (None, None)
-            gain = None if base is None or ours is None else round(ours - base, 2)
-            figures.append(Figure(f"{stage.upper()} gain over the base student {bases[0] or ''} (Avg), "
-                                  f"{LAW_TITLES[law]}", _dig(text, "headline_gain_over_qwen3_8b", law, stage),
-                                  gain, f"results/tables/{stem}.csv"))
-    for law in laws:
-        stem = APPENDIX_B[law]
-        base, ours = _base_and_ours(tables[stem], "grpo", bases[1]) if stem in tables else (None, None)
-        gain = None if base is None or ours is None else round(ours - base, 2)
-        figures.append(Figure(f"GRPO gain over the second base student {bases[1] or ''} (appendix B), "
-                              f"{LAW_TITLES[law]}", _dig(text, "appendix_b_gain_qwen25", law), gain,
-                              f"results/tables/{stem}.csv"))
     rates = missing_rates(tables.get("extrapolate_missing_rates"))
     for dataset, value in (_dig(text, "chapter_missing_rate_percent") or {}).items():
-        figures.append(Figure(f"chapter missing rate %, {dataset}", value, rates.get(dataset),
-                              "results/tables/extrapolate_missing_rates.csv"))
+        run, note = rates.get(dataset, (None, ""))
+        figures.append(Figure(f"chapter missing rate %, {dataset}", value, run,
+                              "results/tables/extrapolate_missing_rates.csv", note))
     for metric, value in (_dig(text, "human_eval_extrapolated_data") or {}).items():
         # Ratings by people: a run makes the annotation kit, never the ratings themselves.
         figures.append(Figure(f"human evaluation of extrapolated cases, {metric}", value, None,
@@ -248,20 +167,92 @@ def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, 
     return figures
 
 
-def missing_rates(frame: pd.DataFrame | None) -> dict[str, float]:
-    """The extrapolation stage's missing rate (both laws pooled) by the paper's dataset key."""
+def missing_rates(frame: pd.DataFrame | None) -> dict[str, tuple[float, str]]:
+    """The extrapolation stage's missing rate (both laws pooled) and its note (why it is not the
+    paper's quantity, if so) by the paper's dataset key."""
     if frame is None or "Dataset" not in frame or "Missing % (both)" not in frame:
         return {}
     from ..extrapolate.datasets import DATASETS
 
     paper_key = {spec.display: spec.paper_key for spec in DATASETS.values()}
-    rates: dict[str, float] = {}
+    rates: dict[str, tuple[float, str]] = {}
     for _, row in frame.iterrows():
         key = paper_key.get(row["Dataset"])
         if key and key not in rates and pd.notna(row["Missing % (both)"]):
-            rates[key] = round(float(row["Missing % (both)"]), 2)
+            note = row["Note"] if "Note" in frame and isinstance(row["Note"], str) else ""
+            rates[key] = (round(float(row["Missing % (both)"]), 2), note)
     return rates
 
+
+# ---------------------------------------------------------------------------------------------------
+# The gains of training, with their paired tests.
+
+# (student position, comparison) -> (paper table of that position, before row, after row); position 0
+# is the first student base (the paper's Qwen3-8B, Tables 3-4), 1 the second (Qwen2.5, Tables 6-7).
+GAIN_ROWS = {"SFT vs base": ("base", "sft"), "GRPO vs SFT": ("sft", "grpo"), "GRPO vs base": ("base", "grpo")}
+PAPER_TABLES = {0: {"eu_ai_act": "table3_eu_ai_act_accuracy", "gdpr": "table4_gdpr_accuracy"},
+                1: {"eu_ai_act": "table6_eu_ai_act_qwen25_base", "gdpr": "table7_gdpr_qwen25_base"}}
+PAPER_BASES = {0: "Qwen3-8B", 1: "Qwen2.5-7B-Instruct"}
+
+
+def paper_gain(paper: dict, position: int, comparison: str, law: str) -> tuple[float | None, str, str]:
+    """The paper's gain for a student position, comparison and law: (value, where it comes from,
+    why it is not comparable or ""). The text's quoted gains first; otherwise the difference of the
+    paper table's Avg cells."""
+    if position not in PAPER_TABLES:
+        return None, "", ""
+    text = paper.get("text_figures", {})
+    stage = GAIN_ROWS[comparison][1]
+    if position == 0 and comparison != "GRPO vs SFT":
+        quoted = _dig(text, "headline_gain_over_qwen3_8b", law, stage)
+        if quoted is not None:
+            return float(quoted), "the paper's text", ""
+    if position == 1 and comparison == "GRPO vs base":
+        quoted = _dig(text, "appendix_b_gain_qwen25", law)
+        if quoted is not None:
+            return float(quoted), "the paper's text (appendix B)", gain_caveat(law, stage, appendix=True) or ""
+    key = PAPER_TABLES[position][law]
+    table = {norm_label(name): row for name, row in (paper.get(key) or {}).items()}
+    names = {"base": PAPER_BASES[position], **{k: f"Compliance-Reasoner-{k.upper()}" for k in ("sft", "grpo")}}
+    before, after = (_dig(table, norm_label(names[part]), "Avg") for part in GAIN_ROWS[comparison])
+    if before is None or after is None:
+        return None, "", ""
+    note = paper_caveat(key.split("_")[0], names["grpo"], "Avg") if "grpo" in GAIN_ROWS[comparison] else None
+    return round(after - before, 2), f"the paper's {key.split('_')[0].replace('table', 'Table ')} Avg", note or ""
+
+
+def gains_section(paper: dict, tables: dict[str, pd.DataFrame], students: list[str]) -> tuple[Section, list[str]]:
+    """Each gain this run measured, its interval and McNemar test, in words, beside the paper's."""
+    title = "Gains of training, paired on the same test cases"
+    intro = ("Each gain is the accuracy after minus the accuracy before, in points, on exactly the same test "
+             "cases. Whether a gain is distinguishable from zero is decided by McNemar's exact test on the cases "
+             "only one of the two models got right (at the 5 % level). The interval is a 95 % paired bootstrap "
+             "interval: none when no case changed, and too narrow when only a handful did, so read it with the "
+             "test. The paper's gain is set beside it where the paper gives or implies one.")
+    frame = tables.get("eval_gains")
+    if frame is None or frame.empty:
+        return Section(title, [intro, f"{NOT_PRODUCED} (results/tables/eval_gains.csv is absent or empty: the "
+                                      "run evaluated no student base together with its SFT and GRPO models)."]), \
+            ["gains of training: results/tables/eval_gains.csv"]
+    laws = {title_: law for law, title_ in LAW_TITLES.items()}
+    rows = []
+    for record in frame.to_dict("records"):
+        position = students.index(record["base"]) if record["base"] in students else -1
+        law = laws.get(record["law"])
+        value, source, note = paper_gain(paper, position, record["comparison"], law) if law else (None, "", "")
+        rows.append({
+            "base": record["base"], "comparison": record["comparison"], "law": record["law"], "n": record["n"],
+            "this run": round(record["gain"], 2),
+            "95 % CI": f"[{record['ci_low']:.1f}, {record['ci_high']:.1f}]" if pd.notna(record["ci_low"]) else "",
+            "McNemar p": f"{record['p_value']:.3g}", "reading": record["reading"],
+            "paper": "" if value is None else value,
+            "note": note or ("" if value is not None else "the paper gives no such gain"),
+            "paper from": source})
+    return Section(title, [intro, pd.DataFrame(rows)]), []
+
+
+# ---------------------------------------------------------------------------------------------------
+# The sections.
 
 def scale_section(cfg: dict, results: Path) -> Section:
     evaluated = sorted({p.stem for p in (results / "eval").glob("*/*.jsonl")})
@@ -287,6 +278,8 @@ def scale_section(cfg: dict, results: Path) -> Section:
 
 
 def table_sections(paper: dict, tables: dict[str, pd.DataFrame]) -> tuple[list[Section], list[str]]:
+    """One section per paper table: the stage's comparison (`tableN_vs_paper.csv`), comparable cells
+    with their differences and the reasons for the rest, then the run's own table."""
     sections, missing = [], []
     for key, table in paper.items():
         found = re.fullmatch(r"table(\d+)_.*", key)
@@ -298,18 +291,26 @@ def table_sections(paper: dict, tables: dict[str, pd.DataFrame]) -> tuple[list[S
             missing.append(f"{title}: results/tables/{stem}.csv")
             sections.append(Section(title, [f"{NOT_PRODUCED} (results/tables/{stem}.csv is absent)."]))
             continue
-        cells = match_cells(table, tables[stem])
-        matched = int(cells["this run"].notna().sum())
-        blocks: list[str | pd.DataFrame] = [
-            f"{matched} of {len(cells)} paper cells have a counterpart in this run "
-            "(a model, dataset or chapter the run did not cover has none)."]
-        if matched:
-            blocks.append(cells[cells["this run"].notna()].reset_index(drop=True))
+        blocks: list[str | pd.DataFrame] = []
+        versus = tables.get(f"{stem}_vs_paper")
+        if versus is None:
+            blocks.append(f"The stage wrote no comparison (results/tables/{stem}_vs_paper.csv is absent).")
+        elif "note" in versus.columns:
+            comparison = versus.assign(note=versus["note"].fillna(""))
+            comparable = comparison[comparison["note"] == ""]
+            lines = summary_lines(comparison)
+            lines[0] = lines[0].replace(f"of {len(comparison)} paper cells", f"of {_paper_numbers(table)} paper cells")
+            blocks.append(" ".join(lines))
+            if len(comparable):
+                blocks.append(comparable.drop(columns="note").reset_index(drop=True))
+        else:       # a side-by-side layout (Table 1: each rater beside the paper's average)
+            blocks.append(f"Beside the paper, as the stage wrote it ({stem}_vs_paper.csv):")
+            blocks.append(versus)
         blocks += ["This run's table as produced:", tables[stem]]
         sections.append(Section(title, blocks))
     paper_stems = {f"table{m.group(1)}" for k in paper if (m := re.fullmatch(r"table(\d+)_.*", k))}
     for stem, frame in tables.items():
-        if stem.startswith("table") and stem not in paper_stems:
+        if stem.startswith("table") and stem not in paper_stems and not stem.endswith("_vs_paper"):
             sections.append(Section(f"{stem} (this run only; no paper counterpart)", [frame]))
     return sections, missing
 
@@ -319,12 +320,14 @@ def build(cfg: dict, paper: dict, results: str | Path = "results") -> tuple[str,
     results = Path(results)
     laws = list(cfg.get("laws", LAW_TITLES))
     tables = read_run_tables(results / "tables")
-    figures = text_figures(paper, results, laws, tables, student_labels(cfg))
+    figures = text_figures(paper, results, laws, tables)
     figure_rows = pd.DataFrame([f.row() for f in figures])
+    gains, missing_gains = gains_section(paper, tables, student_labels(cfg))
     tables_part, missing_tables = table_sections(paper, tables)
-    absent = [f"{f.name}: {f.source}" for f in figures if f.run is None] + missing_tables
+    absent = [f"{f.name}: {f.source}" for f in figures if f.run is None] + missing_gains + missing_tables
     sections = [scale_section(cfg, results),
                 Section("Figures quoted in the paper's text", [figure_rows]),
+                gains,
                 *tables_part,
                 Section("Not produced by this run",
                         ["\n".join(f"- {a}" for a in absent) if absent else "Everything was produced."])]

@@ -20,6 +20,9 @@ CHAPTER = re.compile(r"\\chapter\{([^{}]*)\}")
 CHAPTER_NUMBER = re.compile(r"^\s*(?:chapter\s+)?([0-9]+|[ivxlcdm]+)\b", re.IGNORECASE)
 # What may follow the final box: the end of the answer, perhaps closed by punctuation.
 TRAILER = re.compile(r"^[\s.!]*$")
+# Math a final box may sit in, the way Qwen-family models often close an answer: $\boxed{x}$,
+# $$\boxed{x}$$, \[\boxed{x}\], \(\boxed{x}\). "$$" is tried before "$".
+MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\[", "\\]"), ("\\(", "\\)"))
 
 
 def completion_text(completion: str | Sequence[dict[str, Any]]) -> str:
@@ -38,7 +41,18 @@ def completion_text(completion: str | Sequence[dict[str, Any]]) -> str:
 
 def is_well_formed(text: str) -> bool:
     """`<think>reasoning</think>`, then a summary, then exactly one `\\boxed{prohibited|permitted}`,
-    which ends the answer. One think block, opening the answer; no other box anywhere."""
+    which ends the answer.
+
+    - The think block opens the answer (after leading whitespace) and occurs once; its reasoning and
+      the summary after it are not empty.
+    - The box may sit in inline or display math: `$\\boxed{x}$`, `$$ \\boxed{x} $$`, `\\[\\boxed{x}\\]`
+      or `\\(\\boxed{x}\\)` (spaces inside the delimiters allowed; the two must match).
+    - A box inside <think> makes the completion malformed, whatever follows: the one verdict must be
+      the answer's, and the evaluation's parser (verdict.final_verdict) ignores boxes in <think>.
+    - Only whitespace, `.` or `!` may follow the box (and its closing delimiter): an answer that goes
+      on after its verdict, or boxes twice, is malformed.
+    Whatever this accepts, the evaluation's parser reads as the same verdict (tests/test_train_rewards.py).
+    """
     body = text.lstrip()
     if not body.startswith(THINK_OPEN) or body.count(THINK_OPEN) != 1 or body.count(THINK_CLOSE) != 1:
         return False
@@ -46,9 +60,18 @@ def is_well_formed(text: str) -> bool:
     if not reasoning.strip() or len(boxed_contents(body)) != 1 or len(boxed_contents(answer)) != 1:
         return False
     start = answer.find("\\boxed{")
-    summary, box = answer[:start], boxed_contents(answer)[0]
-    trailer = answer[start + len("\\boxed{") + len(box) + 1:]
+    box = boxed_contents(answer)[0]
+    summary, trailer = _outside_math(answer[:start], answer[start + len("\\boxed{") + len(box) + 1:])
     return bool(summary.strip()) and normalise(box) in COMPLIANCE_VOCABULARY and bool(TRAILER.match(trailer))
+
+
+def _outside_math(before: str, after: str) -> tuple[str, str]:
+    """The text before and after the box without the one pair of math delimiters around it, if any."""
+    head, tail = before.rstrip(), after.lstrip()
+    for opening, closing in MATH_DELIMITERS:
+        if head.endswith(opening) and tail.startswith(closing):
+            return head[:-len(opening)], tail[len(closing):]
+    return before, after
 
 
 def verdict_of(text: str) -> str | None:
@@ -85,7 +108,8 @@ def _column(kwargs: dict[str, Any], name: str, count: int) -> list[Any]:
 
 
 def format_reward(completions: Sequence, **kwargs) -> list[float]:
-    """1.0 for `<think>...</think>` summary `\\boxed{label}` with exactly one final box, else 0.0."""
+    """1.0 for `<think>...</think>` summary `\\boxed{label}` with exactly one final box (bare or in
+    math delimiters), else 0.0; see `is_well_formed`."""
     return [float(is_well_formed(completion_text(c))) for c in completions]
 
 
