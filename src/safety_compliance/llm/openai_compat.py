@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from ..registry import ModelEntry
 from .types import Completion, Request
 
-RESPONSE_FORMATS = ("json_schema", "json_object", "none")
+# vllm: a vLLM server, which also enforces regexes through its own `structured_outputs` request field.
+RESPONSE_FORMATS = ("json_schema", "json_object", "none", "vllm")
 
 
 class LLMError(RuntimeError):
@@ -127,11 +128,13 @@ class OpenAIBackend:
             args["extra_body"] = {"repetition_penalty": request.repetition_penalty}   # vLLM servers read it
         constraint = request.constraint
         if constraint is not None and constraint.kind == "json_schema":
-            if self.response_format == "json_schema":
+            if self.response_format in ("json_schema", "vllm"):
                 args["response_format"] = {"type": "json_schema",
                                            "json_schema": {"name": "output", "schema": constraint.value}}
             elif self.response_format == "json_object":
                 args["response_format"] = {"type": "json_object"}
+        if constraint is not None and constraint.kind == "regex" and self.response_format == "vllm":
+            args.setdefault("extra_body", {})["structured_outputs"] = {"regex": constraint.value}
         return args
 
     async def _call(self, client, request: Request) -> Completion:
