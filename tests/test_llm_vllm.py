@@ -181,3 +181,27 @@ def test_environment_without_vllm_is_named(entry, tmp_path):
     assert "has no vllm package" in str(error) and "make vllm-env" in str(error) and took < 60
     error, _ = quick(entry, llm_cfg(tmp_path, vllm_python=str(tmp_path / "nowhere" / "python")))
     assert "does not exist" in str(error) and "llm.vllm_python" in str(error)
+
+
+def test_students_are_served_by_the_configured_backend():
+    from safety_compliance.config import load_config
+    from safety_compliance.train.students import student_entries
+
+    demo = load_config("config/config.yaml", root=ROOT)
+    assert {e.backend for e in student_entries(demo).values()} == {"hf"}
+    paper = load_config("config/config.yaml", {"train": {"student_backend": "vllm"}}, root=ROOT)
+    assert {e.backend for e in student_entries(paper).values()} == {"vllm"}
+
+
+def test_grpo_rollouts_on_a_trl_vllm_server_need_its_url():
+    from safety_compliance.config import load_config
+    from safety_compliance.train.settings import GRPOSettings
+
+    def grpo(**block):
+        return GRPOSettings.from_config(load_config("config/config.yaml", {"train": {"grpo": block}}, root=ROOT))
+
+    assert grpo(use_vllm=True).trainer_kwargs(1)["vllm_mode"] == "colocate"
+    served = grpo(use_vllm=True, vllm_mode="server", vllm_server_url="http://localhost:8000").trainer_kwargs(1)
+    assert served["vllm_mode"] == "server" and served["vllm_server_base_url"] == "http://localhost:8000"
+    with pytest.raises(ValueError, match="vllm_server_url is not set"):
+        grpo(use_vllm=True, vllm_mode="server").trainer_kwargs(1)

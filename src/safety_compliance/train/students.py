@@ -30,17 +30,21 @@ def final_dir(student: str, stage: str, results_dir: str | Path = "results") -> 
 def student_entries(cfg: dict, results_dir: str | Path = "results") -> dict[str, ModelEntry]:
     """`{student}-sft` and `{student}-grpo` for every base model in `train.students`.
 
-    They keep the base model's backend settings (dtype, device, batch size) and point at the trained
-    folders; group `ours`, family `compliance`.
+    They keep the base model's backend settings (dtype, device, batch size, engine options) and point
+    at the trained folders; group `ours`, family `compliance`. They are served by
+    `train.student_backend`: `hf` in process (the CPU demo) or `vllm` (a server, at paper scale).
     """
     registry = load_registry(cfg["models_file"])
+    backend = cfg["train"].get("student_backend", "hf")
+    if backend not in ("hf", "vllm"):
+        raise ValueError(f"train.student_backend is '{backend}'; choose hf or vllm")
     entries = {}
     for student in cfg["train"]["students"]:
         base = get_model(registry, student)
         for stage, title in STAGES.items():
             name = f"{student}-{stage}"
             entries[name] = replace(
-                base, name=name, model=str(final_dir(student, stage, results_dir)), backend="hf",
+                base, name=name, model=str(final_dir(student, stage, results_dir)), backend=backend,
                 family="compliance", group="ours", display=f"{title} ({base.label})", revision=None,
             )
     return entries
