@@ -205,3 +205,16 @@ def test_grpo_rollouts_on_a_trl_vllm_server_need_its_url():
     assert served["vllm_mode"] == "server" and served["vllm_server_base_url"] == "http://localhost:8000"
     with pytest.raises(ValueError, match="vllm_server_url is not set"):
         grpo(use_vllm=True, vllm_mode="server").trainer_kwargs(1)
+
+
+def test_judge_takes_a_registry_name(tmp_path):
+    from argparse import Namespace
+
+    from safety_compliance.config import load_config
+    from safety_compliance.evaluate.cli import _open_guard
+    from safety_compliance.llm.vllm_backend import VLLMBackend
+
+    cfg = load_config("config/config.yaml", {"llm": llm_cfg(tmp_path)["llm"]}, root=ROOT)
+    with _open_guard(Namespace(model=NAME, backend="hf", max_tokens=None), cfg) as guard:
+        assert isinstance(guard.generator.backend, VLLMBackend) and guard.family.name == "compliance"
+        assert guard.generator.backend.server.process is None   # nothing starts before a request

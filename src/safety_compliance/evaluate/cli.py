@@ -22,10 +22,26 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _open_guard(args, config: dict | None):
+    """A registry name (config/models.yaml) opens that entry, backend and family included; anything
+    else is a model folder, hub id or API model on `--backend`."""
+    from ..llm import make_generator
+    from ..registry import load_registry
+    from .guard import ComplianceReasoner, default_config
+
+    cfg = config or default_config()
+    registry = load_registry(cfg["models_file"]) if "models_file" in cfg else {}
+    if args.model in registry:
+        entry = registry[args.model]
+        return ComplianceReasoner(make_generator(entry, cfg, stage="judge"), family=entry.family,
+                                  max_tokens=args.max_tokens)
+    return ComplianceReasoner.from_pretrained(args.model, config=config, backend=args.backend,
+                                              max_tokens=args.max_tokens)
+
+
 def _judge(args) -> int:
     from ..config import load_config
     from ..jsonl import read_jsonl, write_jsonl
-    from .guard import ComplianceReasoner
 
     if bool(args.facts) == bool(args.input):
         raise ValueError("give the facts of one case, or --input cases.jsonl, not both and not neither")
@@ -40,8 +56,7 @@ def _judge(args) -> int:
             raise ValueError(f"{args.input}:{number}: no 'id'")
         if case.get("law", args.law) not in LAWS:
             raise ValueError(f"{args.input}:{number}: unknown law '{case['law']}'; known: {list(LAWS)}")
-    with ComplianceReasoner.from_pretrained(args.model, config=config, backend=args.backend,
-                                            max_tokens=args.max_tokens) as guard:
+    with _open_guard(args, config) as guard:
         if args.facts:
             print(json.dumps(guard.judge(args.facts, law=args.law).to_dict(), ensure_ascii=False, indent=2))
             return 0
@@ -67,11 +82,12 @@ def register(subparsers) -> None:
 
     judge = subparsers.add_parser("judge", help="verdict of a trained compliance reasoner on a case")
     judge.add_argument("facts", nargs="?", default=None, help="the facts of one case")
-    judge.add_argument("--model", required=True, help="model folder, hub id or API model")
+    judge.add_argument("--model", required=True, help="registry name, or a model folder, hub id or API model")
     judge.add_argument("--law", default="gdpr", choices=LAWS, help="the law (cases in --input may set their own)")
     judge.add_argument("--input", default=None, help="JSONL of cases with 'id' and 'factual_background'")
     judge.add_argument("--output", default=None, help="JSONL of verdicts (with --input)")
-    judge.add_argument("--backend", default="hf", choices=("hf", "openai", "vllm"))
+    judge.add_argument("--backend", default="hf", choices=("hf", "openai", "vllm"),
+                       help="for a folder, hub id or API model (a registry name brings its own)")
     judge.add_argument("--max-tokens", type=int, default=None)
     judge.add_argument("--config", default=None, help="a project config (its llm cache is used)")
     judge.set_defaults(run=_judge)
