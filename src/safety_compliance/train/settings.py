@@ -55,8 +55,14 @@ class RunSettings:
 
     def trainer_kwargs(self) -> dict[str, Any]:
         """The transformers TrainingArguments these settings fill in."""
+        from transformers import TrainingArguments
+
+        # transformers 5.20 renamed gradient_checkpointing; an environment with vLLM in it (GRPO
+        # rollouts on vLLM) has an older one, since vLLM 0.32 caps transformers below 5.20.
+        names = {f.name for f in fields(TrainingArguments)}
+        checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
         return {
-            "seed": self.seed, "bf16": self.bf16, "activation_checkpointing": self.gradient_checkpointing,
+            "seed": self.seed, "bf16": self.bf16, checkpointing: self.gradient_checkpointing,
             "save_strategy": "steps", "save_steps": self.save_steps, "save_total_limit": self.save_total_limit,
             "logging_steps": self.logging_steps, "logging_first_step": True, "report_to": "none",
             # Adam as the paper says (AdamW without weight decay); the paper names no schedule, so the
