@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from safety_compliance.llm import Request, make_backend
+from safety_compliance.llm.hf import load_model
 from safety_compliance.registry import get_model, load_registry
 
 TOPICS = ["the water cycle", "how vaccines work", "the history of the printing press", "photosynthesis",
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = {"llm": {"progress": False, "vllm_log_dir": "results/logs/vllm"}}
     rows = []
     for size in args.hf_batch or [64]:
+        load_model.cache_clear()   # each arm pays its own model load
         t0 = time.perf_counter()
         hf = make_backend(replace(get_model(registry, args.hf_model), batch_size=size), cfg)
         hf.load()
