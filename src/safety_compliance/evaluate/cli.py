@@ -24,16 +24,50 @@ def _evaluate(args) -> int:
     return 0
 
 
-def _judge(args) -> int:
+def _open_guard(args, config: dict | None):
+    """A registry name (config/models.yaml, or the trained students of the config) opens that entry,
+    backend and family included; anything else is a model folder, hub id or API model on `--backend`.
+    Either way nothing is cached unless `--cache` asks for it."""
+    from ..llm import make_generator
+    from ..registry import registry_of
+    from .guard import ComplianceReasoner, guard_config
+
+    endpoint = {key: value for key, value in (("base_url", args.base_url), ("api_key_env", args.api_key_env)) if value}
+    if endpoint and args.backend != "openai":
+        raise ValueError("--base-url and --api-key-env are for --backend openai")
+    cache = True if args.cache == "" else args.cache
+    known = config or _project_config(None)
+    registry = registry_of(known) if known else {}
+    if args.model in registry:
+        entry = registry[args.model]
+        return ComplianceReasoner(make_generator(entry, guard_config(config, cache), stage="judge"),
+                                  family=entry.family, max_tokens=args.max_tokens)
+    return ComplianceReasoner.from_pretrained(args.model, config=config, backend=args.backend,
+                                              max_tokens=args.max_tokens, cache=cache, **endpoint)
+
+
+def _project_config(given: list[str] | None) -> dict | None:
+    """The config files given, or inside a checkout its default config, else none."""
     from ..config import load_config
+    from ..paths import project_root
+
+    if given:
+        return load_config(given)
+    try:
+        project_root()
+    except FileNotFoundError:
+        return None
+    return load_config()
+
+
+def _judge(args) -> int:
     from ..jsonl import read_jsonl, write_jsonl
-    from .guard import ComplianceReasoner
 
     if bool(args.facts) == bool(args.input):
         raise ValueError("give the facts of one case, or --input cases.jsonl, not both and not neither")
     if args.input and not args.output:
         raise ValueError("--input needs --output (the verdicts file)")
-    config = load_config(args.config) if args.config else None
+    config = _project_config(args.config) if args.config else None
     cases = read_jsonl(args.input) if args.input else []
     for number, case in enumerate(cases, 1):
         if not isinstance(case.get("factual_background"), str) or not case["factual_background"].strip():
@@ -42,12 +76,7 @@ def _judge(args) -> int:
             raise ValueError(f"{args.input}:{number}: no 'id'")
         if case.get("law", args.law) not in LAWS:
             raise ValueError(f"{args.input}:{number}: unknown law '{case['law']}'; known: {list(LAWS)}")
-    endpoint = {key: value for key, value in (("base_url", args.base_url), ("api_key_env", args.api_key_env)) if value}
-    if endpoint and args.backend != "openai":
-        raise ValueError("--base-url and --api-key-env are for --backend openai")
-    cache = True if args.cache == "" else args.cache
-    with ComplianceReasoner.from_pretrained(args.model, config=config, backend=args.backend,
-                                            max_tokens=args.max_tokens, cache=cache, **endpoint) as guard:
+    with _open_guard(args, config) as guard:
         if args.facts:
             print(json.dumps(guard.judge(args.facts, law=args.law).to_dict(), ensure_ascii=False, indent=2))
             return 0
@@ -73,11 +102,12 @@ def register(subparsers) -> None:
 
     judge = subparsers.add_parser("judge", help="verdict of a trained compliance reasoner on a case")
     judge.add_argument("facts", nargs="?", default=None, help="the facts of one case")
-    judge.add_argument("--model", required=True, help="model folder, hub id or API model")
+    judge.add_argument("--model", required=True, help="registry name, or a model folder, hub id or API model")
     judge.add_argument("--law", default="gdpr", choices=LAWS, help="the law (cases in --input may set their own)")
     judge.add_argument("--input", default=None, help="JSONL of cases with 'id' and 'factual_background'")
     judge.add_argument("--output", default=None, help="JSONL of verdicts (with --input)")
-    judge.add_argument("--backend", default="hf", choices=("hf", "openai", "vllm"))
+    judge.add_argument("--backend", default="hf", choices=("hf", "openai", "vllm"),
+                       help="for a folder, hub id or API model (a registry name brings its own)")
     judge.add_argument("--max-tokens", type=int, default=None)
     judge.add_argument("--base-url", default=None,
                        help="--backend openai: the endpoint (default: $OPENAI_BASE_URL, else OpenAI's)")
@@ -86,5 +116,7 @@ def register(subparsers) -> None:
     judge.add_argument("--cache", nargs="?", const="", default=None, metavar="PATH",
                        help="keep prompts (case text included) and answers in this SQLite file; without PATH in "
                             "$XDG_CACHE_HOME/safety-compliance/judge.sqlite. Default: nothing is stored")
-    judge.add_argument("--config", default=None, help="a project config (its llm settings; no cache without --cache)")
+    judge.add_argument("--config", nargs="+", default=None, metavar="FILE",
+                       help="config files (registry names and llm settings; default: the checkout's config); "
+                            "no cache without --cache")
     judge.set_defaults(run=_judge)

@@ -29,7 +29,7 @@ def make_backend(entry: ModelEntry, cfg: dict, cache: CallCache | None = None):
     if entry.backend == "vllm":
         from .vllm_backend import VLLMBackend
 
-        return VLLMBackend(entry)
+        return VLLMBackend(entry, llm, cache)
     raise ValueError(f"model '{entry.name}' has backend '{entry.backend}', which does not generate text "
                      "(representation models are probes; see safety_compliance.evaluate)")
 

@@ -55,8 +55,14 @@ class RunSettings:
 
     def trainer_kwargs(self) -> dict[str, Any]:
         """The transformers TrainingArguments these settings fill in."""
+        from transformers import TrainingArguments
+
+        # transformers 5.20 renamed gradient_checkpointing; an environment with vLLM in it (GRPO
+        # rollouts on vLLM) has an older one, since vLLM 0.32 caps transformers below 5.20.
+        names = {f.name for f in fields(TrainingArguments)}
+        checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
         return {
-            "seed": self.seed, "bf16": self.bf16, "activation_checkpointing": self.gradient_checkpointing,
+            "seed": self.seed, "bf16": self.bf16, checkpointing: self.gradient_checkpointing,
             "save_strategy": "steps", "save_steps": self.save_steps, "save_total_limit": self.save_total_limit,
             "logging_steps": self.logging_steps, "logging_first_step": True, "report_to": "none",
             # Adam as the paper says (AdamW without weight decay); the paper names no schedule, so the
@@ -114,7 +120,11 @@ class GRPOSettings:
     chapter_weight: float = field(metadata={"help": "Weight of the GSPR-style chapter reward; 0 leaves it out."})
     epochs: float = field(metadata={"help": "Passes over the training prompts (paper: 3)."})
     max_steps: int = field(metadata={"help": "Stop after this many optimizer steps; -1 runs all epochs."})
-    use_vllm: bool = field(metadata={"help": "Roll out with vLLM colocated on the training GPUs."})
+    use_vllm: bool = field(metadata={"help": "Roll out with vLLM through TRL's vLLM mode (vllm must be importable "
+                                             "in the training environment: requirements-train-cuda.lock)."})
+    vllm_mode: str = field(metadata={"help": "colocate: vLLM inside each training process, sharing its GPU; "
+                                             "server: a `trl vllm-serve` already running on GPUs of its own."})
+    vllm_server_url: str | None = field(metadata={"help": "Server mode: the URL of that `trl vllm-serve`."})
     vllm_gpu_memory_utilization: float = field(metadata={"help": "GPU memory share vLLM may take (colocate)."})
 
     @classmethod
@@ -133,8 +143,15 @@ class GRPOSettings:
             # The paper trains with GRPO proper (per-sequence mean); TRL 1.x defaults to DAPO's aggregation.
             "loss_type": "grpo",
         }
-        if self.use_vllm:
+        if self.use_vllm and self.vllm_mode == "colocate":
             kwargs.update(vllm_mode="colocate", vllm_gpu_memory_utilization=self.vllm_gpu_memory_utilization)
+        elif self.use_vllm and self.vllm_mode == "server":
+            if not self.vllm_server_url:
+                raise ValueError("train.grpo.vllm_mode is server but vllm_server_url is not set; start "
+                                 "`trl vllm-serve --model <sft model>` on GPUs of its own and give its URL")
+            kwargs.update(vllm_mode="server", vllm_server_base_url=self.vllm_server_url)
+        elif self.use_vllm:
+            raise ValueError(f"train.grpo.vllm_mode is '{self.vllm_mode}'; choose colocate or server")
         return kwargs
 
 
