@@ -185,12 +185,17 @@ def test_environment_without_vllm_is_named(entry, tmp_path):
 
 def test_students_are_served_by_the_configured_backend():
     from safety_compliance.config import load_config
-    from safety_compliance.train.students import student_entries
+    from safety_compliance.registry import resolve_registry
+
+    def student_backends(cfg):
+        return {e.backend for e in resolve_registry(cfg).values() if e.group == "ours"}
 
     demo = load_config("config/config.yaml", root=ROOT)
-    assert {e.backend for e in student_entries(demo).values()} == {"hf"}
+    assert student_backends(demo) == {"hf"}
     paper = load_config("config/config.yaml", {"train": {"student_backend": "vllm"}}, root=ROOT)
-    assert {e.backend for e in student_entries(paper).values()} == {"vllm"}
+    assert student_backends(paper) == {"vllm"}
+    with pytest.raises(ValueError, match="student_backend"):
+        student_backends(load_config("config/config.yaml", {"train": {"student_backend": "tgi"}}, root=ROOT))
 
 
 def test_grpo_rollouts_on_a_trl_vllm_server_need_its_url():

@@ -5,6 +5,8 @@ HF_HUB_OFFLINE is set, or its answers come from a double of our Hub class."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from safety_compliance import preflight as pf
@@ -77,7 +79,9 @@ def test_the_paper_config_here_names_what_is_missing(here, capsys):
         assert status == UNVERIFIED and "unconfirmed" in fix
     status, fix = find(rows, "GPUs: 8 per job of grpo, sft")
     assert status == MISSING and "--profile slurm" in fix
-    assert find(rows, "vLLM interpreter")[0] == MISSING
+    # `make test` builds the vLLM environment, `make test-fast` does not
+    vllm_env = Path(".venv-vllm/.installed").is_file()
+    assert find(rows, "vLLM interpreter")[0] == (OK if vllm_env else MISSING)
     assert find(rows, "tool accelerate")[0] == OK
     assert find(rows, "input saferlhf")[0] in (FETCH, OK)
     assert out.rstrip().splitlines()[-1].startswith(f"{len(rows)} checks: ")
@@ -170,20 +174,19 @@ def test_the_vllm_interpreter(tmp_path):
                                 imports=lambda python, module: (python, module) in importable)
         return {c.what.split(" (")[0]: c for c in checks}
 
+    # the interpreter the vllm backend would start its server from (llm.vllm_python)
     python = tmp_path / "vllm-env/bin/python"
     absent = rows({"vllm_python": str(python)}, set())["vLLM interpreter"]
-    assert absent.status == MISSING and str(python) in absent.fix
+    assert absent.status == MISSING and str(python) in absent.fix and "make vllm-env" in absent.fix
     python.parent.mkdir(parents=True)
-    python.write_text("")
+    python.write_text("#!/bin/sh\nexit 3\n")     # answers the probe as an environment without vllm
+    python.chmod(0o755)
     broken = rows({"vllm_python": str(python)}, set())["vLLM interpreter"]
-    assert broken.status == MISSING and "cannot import vllm" in broken.fix
-    assert rows({"vllm_python": str(python)}, {(str(python), "vllm")})["vLLM interpreter"].status == OK
-    # without the key, vllm must import in this environment
+    assert broken.status == MISSING and "has no vllm package" in broken.fix
+    python.write_text("#!/bin/sh\nexit 0\n")
+    assert rows({"vllm_python": str(python)}, set())["vLLM interpreter"].status == OK
     import sys
 
-    unset = rows({}, set())["vLLM interpreter"]
-    assert unset.status == MISSING and "llm.vllm_python" in unset.fix
-    assert rows({}, {(sys.executable, "vllm")})["vLLM interpreter"].status == OK
     deepspeed = rows({}, set())["tool deepspeed"]
     assert deepspeed.status == MISSING and rows({}, {(sys.executable, "deepspeed")})["tool deepspeed"].status == OK
 

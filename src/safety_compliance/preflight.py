@@ -304,23 +304,18 @@ def _accelerate_checks(config_file: str, which, imports) -> list[Check]:
 
 
 def _vllm_check(cfg: dict[str, Any], models: list[str], which, imports) -> Check:
-    """vLLM pins its own transformers, so it may live in its own environment: `llm.vllm_python` names
-    that interpreter where the config has the key; otherwise vllm must import here."""
-    python = (cfg.get("llm") or {}).get("vllm_python")
+    """vLLM lives in its own environment: the interpreter the vllm backend would start its server
+    from (`llm.vllm_python`, by default the checkout's .venv-vllm) must exist and have vLLM."""
+    from .llm.vllm_backend import vllm_python
+    from .llm.vllm_server import VLLMServerError, check_interpreter
+
+    python = vllm_python(cfg.get("llm") or {})
     what = f"vLLM interpreter ({_names(models)})"
-    if python:
-        found = python if Path(python).is_file() else which(python)
-        if not found:
-            return Check(what, MISSING, f"llm.vllm_python names {python}, which does not exist: make the vLLM "
-                                        "environment (`pip install -e '.[vllm]'` in a fresh venv) or fix the path")
-        if not imports(found, "vllm"):
-            return Check(what, MISSING, f"{found} cannot import vllm: `{found} -m pip install -e '.[vllm]'`")
-        return Check(what, OK, f"{found} imports vllm")
-    if imports(sys.executable, "vllm"):
-        return Check(what, OK, f"{sys.executable} imports vllm")
-    return Check(what, MISSING, "vllm is not installed here: make a separate vLLM environment (`pip install -e "
-                                "'.[vllm]'`, it pins its own transformers) and name its python in "
-                                "llm.vllm_python, or give these models backend: hf")
+    try:
+        check_interpreter(python)
+    except VLLMServerError as err:
+        return Check(what, MISSING, f"{err}; or give these models backend: hf")
+    return Check(what, OK, f"{python} has vllm")
 
 
 # -------------------------------------------------------------------------------------------- GPUs

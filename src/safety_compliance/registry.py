@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from .config import deep_merge
+
 BACKENDS = ("hf", "openai", "vllm", "representation")
 GROUPS = ("general", "guardrail", "ours")
 # How an OpenAI-compatible endpoint takes a JSON-schema constraint (see llm/openai_compat.py):
@@ -110,15 +112,15 @@ def student_entries(base_registry: Mapping[str, ModelEntry], students: list[str]
 
 
 def resolve_registry(cfg: Mapping[str, Any], results_dir: str | Path = "results") -> dict[str, ModelEntry]:
-    """Every model a config can name: the registry file, changed by `registry_overrides`, plus the
-    trained students of `train.students`."""
+    """Every model a config can name: the registry file, changed by `registry_overrides` (merged into
+    each entry, `options` key by key), plus the trained students of `train.students`."""
     source = cfg.get("models_file", "config/models.yaml")
     registry = load_registry(source)
     for name, changes in (cfg.get("registry_overrides") or {}).items():
         if name not in registry:
             raise ValueError(f"registry_overrides names model '{name}', which {source} does not have")
         spec = {f.name: getattr(registry[name], f.name) for f in fields(ModelEntry) if f.name != "name"}
-        registry[name] = _entry(name, {**spec, **changes}, f"registry_overrides of {source}")
+        registry[name] = _entry(name, deep_merge(spec, changes), f"registry_overrides of {source}")
     # A student whose base model is not registered gets no entries here; the jobs that train or use it
     # name it as an unknown model (a config for one stage need not register another stage's models).
     train = cfg.get("train") or {}
