@@ -388,6 +388,32 @@ def preflight(cfg: dict[str, Any], hub: HubLookup | None = None, env: dict[str, 
             *gpu_checks(cfg)]
 
 
+def unavailable_models(cfg: dict[str, Any], names: list[str], results_dir: str = "results",
+                       hub: HubLookup | None = None, env: dict[str, str] | None = None) -> dict[str, str]:
+    """Name -> why, for those of `names` that cannot run here: an API model without its key, weights
+    that are neither local, made by a rule, nor on the hub. A model the hub cannot be asked about
+    offline counts as available (its job will tell). The workflow leaves these out of the tables'
+    inputs, so one missing model does not stop every table."""
+    hub = hub or HubLookup()
+    env = dict(os.environ) if env is None else env
+    registry = registry_of(cfg, results_dir)
+    missing: dict[str, str] = {}
+    for name in names:
+        entry = registry.get(name)
+        if entry is None:
+            missing[name] = "not in the registry"
+        elif entry.backend == "openai":
+            if entry.api_key_env and not env.get(entry.api_key_env):
+                missing[name] = f"the environment variable {entry.api_key_env} (its API key) is not set"
+        else:
+            base = registry.get(entry.options.get("base")) if entry.backend == "representation" else None
+            weights = base or entry
+            row = check_weights(str(weights.model), weights.revision, name, hub, results_dir)
+            if row is not None and row.status == MISSING:
+                missing[name] = row.fix
+    return missing
+
+
 def table(checks: list[Check]) -> str:
     """The rows as an aligned text table, then a count per status."""
     head = ("what", "status", "how to fix / where found")

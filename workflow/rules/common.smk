@@ -52,6 +52,28 @@ def papermill(name, args="", log="log"):
             f"-p results_dir {RESULTS} {args} --log-output --no-progress-bar > {{{log}}} 2>&1")
 
 
+UNAVAILABLE_ENV = "SAFETY_COMPLIANCE_UNAVAILABLE"
+
+
+def runnable(names):
+    """The models of `names` that can run here (weights local, made by a rule or on the hub; API keys
+    set). The others are named on stderr and left out of the tables' inputs, so a table is written
+    with the models that can run and names the rest, instead of no table at all. Worked out once on
+    the submitting host and handed to cluster jobs through the environment."""
+    from safety_compliance.preflight import unavailable_models
+
+    known = json.loads(os.environ.get(UNAVAILABLE_ENV) or "{}")
+    todo = [n for n in names if n not in known.get("checked", [])]
+    if todo:
+        known.setdefault("missing", {}).update(unavailable_models(config, todo, RESULTS))
+        known["checked"] = sorted({*known.get("checked", []), *todo})
+        for name in todo:
+            if name in known["missing"]:
+                print(f"{name} cannot run here and is left out of the tables: {known['missing'][name]}", file=sys.stderr)
+        os.environ[UNAVAILABLE_ENV] = json.dumps(known)
+    return [n for n in names if n not in known["missing"]]
+
+
 def local_model_inputs(names):
     """The model folders this workflow makes among `names` (the embedded model, trained students,
     the base of a representation guard); hub and API models need nothing local."""

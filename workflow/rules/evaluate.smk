@@ -7,6 +7,7 @@ from safety_compliance.evaluate.paper_tables import table_specs
 from safety_compliance.resources import privaci_cases_folder
 
 EVAL_MODELS = config["evaluate"]["models"]
+EVAL_RUNNABLE = runnable(EVAL_MODELS)     # the tables wait for these; the rest are named in them
 # Models behind an API need no GPU: their jobs go to `evaluate_api` with the default resources.
 API_MODELS = [m for m in EVAL_MODELS if REGISTRY[m].backend == "openai"]
 LOCAL_MODELS = [m for m in EVAL_MODELS if m not in API_MODELS]
@@ -87,7 +88,7 @@ rule evaluate_privaci:
 
 rule eval_tables:
     input:
-        predictions=expand(f"{RESULTS}/eval/{{law}}/{{model}}.jsonl", law=LAWS, model=EVAL_MODELS),
+        predictions=expand(f"{RESULTS}/eval/{{law}}/{{model}}.jsonl", law=LAWS, model=EVAL_RUNNABLE),
         privaci=expand(f"{RESULTS}/eval/privaci/{{law}}/{{model}}.jsonl", law=LAWS, model=PRIVACI_MODELS),
         notebook="notebooks/07_evaluate.ipynb",
     output:

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import LAW_NAMES
 from ..jsonl import read_jsonl, write_jsonl
 from ..registry import get_model, registry_of
-from ..report.tables import interval_text, write_csv, write_table
+from ..report.tables import interval_text, not_run_note, write_csv, write_table
 from ..report.versus_paper import compare, matched, paper_caveat
 from . import metrics
 from .paper_tables import accuracy_table, models_in, paper_table, row_of, table_specs
@@ -147,7 +147,9 @@ def build_tables(cfg: dict, results_dir: str | Path = "results", tables_dir: str
     tables_dir = Path(tables_dir or Path(results_dir) / "tables")
     paper_results = paper_results if paper_results is not None else load_paper_results()
     registry = registry_of(cfg, results_dir)
-    models = list(cfg["evaluate"]["models"])
+    configured = list(cfg["evaluate"]["models"])
+    models = [m for m in configured if all(predictions_path(results_dir, law, m).is_file() for law in cfg["laws"])]
+    not_run = not_run_note([m for m in configured if m not in models])
     bases = student_bases(cfg)
     scale = cfg["scale"]
     made: dict[str, pd.DataFrame] = {}
@@ -163,7 +165,7 @@ def build_tables(cfg: dict, results_dir: str | Path = "results", tables_dir: str
         stem = f"table{spec.number}"
         write_table(table, tables_dir / stem,
                     f"Table {spec.number}: accuracy (%) per chapter on the {LAW_NAMES[spec.law]} test split "
-                    f"({scale} scale); n = test cases per column",
+                    f"({scale} scale); n = test cases per column." + not_run,
                     header=_column_header(cell_frame), intervals=_interval_table(table, cell_frame),
                     intervals_caption=f"Table {spec.number}, 95 % Wilson score intervals (%) of the accuracies above")
         write_csv(cell_frame, tables_dir / f"{stem}_cells.csv")
@@ -180,7 +182,8 @@ def build_tables(cfg: dict, results_dir: str | Path = "results", tables_dir: str
     summary = summary_table(cfg, models, cfg["laws"], results_dir)
     write_table(summary, tables_dir / "eval_summary",
                 f"Evaluation summary ({scale} scale): n, correct, accuracy with its 95 % Wilson interval, "
-                "macro accuracy, macro-F1, F1 of prohibited, unparsed answers (%), completion tokens per verdict")
+                "macro accuracy, macro-F1, F1 of prohibited, unparsed answers (%), completion tokens per verdict."
+                + not_run)
     made["eval_summary"] = summary
     gains = gains_table(cfg, results_dir)
     write_table(gains, tables_dir / "eval_gains",

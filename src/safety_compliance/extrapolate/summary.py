@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..jsonl import read_jsonl
-from ..report.tables import write_csv, write_table
+from ..report.tables import not_run_note, write_csv, write_table
 from . import tables
 from .classify import score_frame, scores
 from .figures import FIGURE_OF_LAW, chapter_figure
@@ -48,9 +48,16 @@ def all_cases(cfg: dict[str, Any], results_dir: str | Path) -> list[dict[str, An
             for case in read_jsonl(law_dir(d, law, results_dir) / "cases.jsonl")]
 
 
+def classifiers_run(cfg: dict[str, Any], results_dir: str | Path) -> list[str]:
+    """The configured classifiers with predictions (the workflow leaves out those that cannot run here)."""
+    return [m for m in settings(cfg)["classifiers"]
+            if all((law_dir(d, law, results_dir) / "predictions" / f"{m}.jsonl").is_file()
+                   for d in settings(cfg)["datasets"] for law in cfg["laws"])]
+
+
 def classifier_scores(cfg: dict[str, Any], results_dir: str | Path) -> pd.DataFrame:
     rows = []
-    for model in settings(cfg)["classifiers"]:
+    for model in classifiers_run(cfg, results_dir):
         entry = model_entry(cfg, model, results_dir)
         for law in cfg["laws"]:
             for d in settings(cfg)["datasets"]:
@@ -94,7 +101,8 @@ def write_outputs(cfg: dict[str, Any], results_dir: str | Path, figures_dir: str
     t5 = tables.table5(score_rows, datasets)
     write_table(tables.flat_columns(t5), tables_dir / "table5",
                 f"Table 5: accuracy, macro-F1 (the paper's F1) and F1 of prohibited (%) on the extrapolated "
-                f"cases, this run ({scale}); n = cases per law and dataset",
+                f"cases, this run ({scale}); n = cases per law and dataset."
+                + not_run_note([m for m in settings(cfg)["classifiers"] if m not in classifiers_run(cfg, results_dir)]),
                 intervals=tables.table5_intervals(score_rows, datasets),
                 intervals_caption="Table 5, 95 % Wilson score intervals (%) of the accuracies above")
     write_csv(tables.table5_cells(score_rows), tables_dir / "table5_cells.csv")

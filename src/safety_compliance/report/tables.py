@@ -62,6 +62,15 @@ def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index() if not isinstance(frame.index, pd.RangeIndex) else frame
 
 
+def not_run_note(models: list[str]) -> str:
+    """The caption's note on configured models that have no predictions: the workflow left them out
+    because they cannot run here (it names why in its log, as `safety-compliance preflight` does)."""
+    if not models:
+        return ""
+    return (f" Not run here, so not in this table: {', '.join(models)} (why: the workflow's log or "
+            "`safety-compliance preflight`).")
+
+
 def interval_text(low: float, high: float) -> str:
     """An interval as a reader sees it: `[53.1, 59.7]`; empty where there is none."""
     return "" if pd.isna(low) or pd.isna(high) else f"[{low:.1f}, {high:.1f}]"
