@@ -12,6 +12,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from tiny_model import build_tiny_model  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+
 
 @pytest.fixture(scope="session")
 def root() -> Path:
@@ -38,3 +40,16 @@ def smollm2(resources) -> Path:
     if not (path / "config.json").is_file():
         pytest.fail("the embedded model is missing; run `make setup`")
     return path
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(pytestconfig):
+    """A running one-node SLURM cluster, shared by the session's cluster tests; its daemons are
+    stopped (by PID) however the tests end."""
+    from slurm import start_cluster
+
+    stop = start_cluster(pytestconfig)
+    try:
+        yield
+    finally:
+        stop()
