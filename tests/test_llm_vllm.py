@@ -74,7 +74,7 @@ def test_engine_options_become_server_flags():
 
 def test_vllm_mode_sends_regex_and_schema_as_structured_outputs():
     api = OpenAIBackend(ModelEntry(name="v", model="v", backend="openai", base_url="http://x",
-                                   options={"response_format": "vllm"}), {})
+                                   structured_output="vllm"), {})
     regex = api._arguments(ask("x", repetition_penalty=1.2, constraint=Constraint("regex", r"chapter [1-9]")))
     assert regex["extra_body"] == {"repetition_penalty": 1.2, "structured_outputs": {"regex": r"chapter [1-9]"}}
     schema = {"type": "object"}
@@ -185,12 +185,13 @@ def test_environment_without_vllm_is_named(entry, tmp_path):
 
 def test_students_are_served_by_the_configured_backend():
     from safety_compliance.config import load_config
-    from safety_compliance.train.students import student_entries
+    from safety_compliance.registry import resolve_registry
 
-    demo = load_config("config/config.yaml", root=ROOT)
-    assert {e.backend for e in student_entries(demo).values()} == {"hf"}
-    paper = load_config("config/config.yaml", {"train": {"student_backend": "vllm"}}, root=ROOT)
-    assert {e.backend for e in student_entries(paper).values()} == {"vllm"}
+    def students(cfg: dict) -> set[str]:
+        return {e.backend for e in resolve_registry(cfg).values() if e.group == "ours"}
+
+    assert students(load_config("config/config.yaml", root=ROOT)) == {"hf"}
+    assert students(load_config("config/config.yaml", {"train": {"student_backend": "vllm"}}, root=ROOT)) == {"vllm"}
 
 
 def test_grpo_rollouts_on_a_trl_vllm_server_need_its_url():
@@ -215,6 +216,7 @@ def test_judge_takes_a_registry_name(tmp_path):
     from safety_compliance.llm.vllm_backend import VLLMBackend
 
     cfg = load_config("config/config.yaml", {"llm": llm_cfg(tmp_path)["llm"]}, root=ROOT)
-    with _open_guard(Namespace(model=NAME, backend="hf", max_tokens=None), cfg) as guard:
+    args = Namespace(model=NAME, backend="hf", max_tokens=None, base_url=None, api_key_env=None, cache=None)
+    with _open_guard(args, cfg) as guard:
         assert isinstance(guard.generator.backend, VLLMBackend) and guard.family.name == "compliance"
-        assert guard.generator.backend.server.process is None   # nothing starts before a request
+        assert guard.generator.backend.server.pid is None   # nothing starts before a request
