@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent / "cluster"))
-from workflow_run import ROOT, dry_run, parse_jobs, rule_locality, snakemake  # noqa: E402
+from workflow_run import HOLDS_KEYS, ROOT, dry_run, parse_jobs, rule_locality, snakemake  # noqa: E402
 
 from safety_compliance.config import deep_merge  # noqa: E402
 from safety_compliance.slices import RUNTIME, SLICES  # noqa: E402
@@ -45,7 +45,7 @@ def rules(locality) -> set[str]:
 
 @pytest.fixture(scope="module")
 def paper_jobs():
-    return dry_run(["--profile", "slurm", "all"])
+    return dry_run(["--profile", "slurm", "all"], env=HOLDS_KEYS)
 
 
 @pytest.fixture(scope="module")

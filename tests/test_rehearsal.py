@@ -24,7 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent / "cluster"))
 from slurm import PROFILE, asks_for_gpu, job_record, say, submitted  # noqa: E402
-from workflow_run import ROOT, dry_run, make_mirror, rule_locality, snakemake, venv_env  # noqa: E402
+from workflow_run import HOLDS_KEYS, ROOT, dry_run, make_mirror, rule_locality, snakemake, venv_env  # noqa: E402
 
 from safety_compliance.config import load_config  # noqa: E402
 from safety_compliance.evaluate.paper_tables import models_in, row_of, table_specs  # noqa: E402
@@ -92,13 +92,13 @@ def test_the_paper_dag_runs_end_to_end_on_the_test_cluster(slurm_cluster, provid
                            cwd=mirror, env=env, capture_output=True, text=True, timeout=600)
     assert check.returncode == 0, f"preflight on the rehearsal config:\n{check.stdout[-3000:]}{check.stderr[-2000:]}"
 
-    paper_jobs = dry_run(["--cores", "1", "--configfile", *PAPER, "all"])
-    planned = dry_run(["--profile", str(PROFILE), *configfiles, "all"], cwd=mirror, force=False)
+    paper_jobs = dry_run(["--cores", "1", "all", "--configfile", *PAPER], env=HOLDS_KEYS)
+    planned = dry_run(["--profile", str(PROFILE), "all", *configfiles], cwd=mirror, force=False, env=env)
     locality = rule_locality()
     to_submit = [j for j in planned if not locality[j.rule]]
 
     start = time.monotonic()
-    run = snakemake(["--profile", str(PROFILE), *configfiles, "all"], cwd=mirror, timeout=RUN_TIMEOUT, env=env)
+    run = snakemake(["--profile", str(PROFILE), "all", *configfiles], cwd=mirror, timeout=RUN_TIMEOUT, env=env)
     wall = time.monotonic() - start
     log = run.stdout + run.stderr
     (ROOT / "results").mkdir(exist_ok=True)
@@ -119,7 +119,7 @@ def test_the_paper_dag_runs_end_to_end_on_the_test_cluster(slurm_cluster, provid
     assert {j.rule for j in paper_jobs} - {j.rule for j in planned} <= {r for r in locality if r.startswith("fetch_")}
 
     # every target of `rule all` is made, and a second look finds nothing to do
-    again = snakemake(["-n", *configfiles, "--cores", "1", "all"], cwd=mirror, env=env)
+    again = snakemake(["-n", "--cores", "1", "all", *configfiles], cwd=mirror, env=env)
     assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
 
     tables = mirror / "results" / "tables"
