@@ -31,7 +31,7 @@ from .teacher import open_teacher
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
-def trace_regex(think_chars: int | None = None) -> str:
+def trace_regex(think_chars: int | None = None, sentences: int | None = None) -> str:
     """The shape of a trace, for xgrammar: `<think>` reasoning `</think>` summary `\\boxed{label}`.
 
     Reasoning and summary exclude angle brackets (so neither can open or close a tag) and the summary
@@ -39,9 +39,19 @@ def trace_regex(think_chars: int | None = None) -> str:
     and the summary alike, so that a small teacher reaches its verdict within `max_tokens`; a bounded
     repetition compiles into a larger grammar (a second or two for a few hundred characters), so None
     leaves both open and relies on `max_tokens`.
+
+    `sentences` (a count) makes the reasoning exactly that many sentences and the summary one, each
+    ending in a full stop and capped at `think_chars`: the trace then closes after a sentence, a point a
+    small student can learn to find, rather than wherever a character cap cut the teacher off.
     """
     reach = "+" if think_chars is None else "{1,%d}" % int(think_chars)
-    return (rf"<think>[^<>]{reach}</think>[^<>\\]{reach}\\boxed\{{({'|'.join(LABELS)})\}}")
+    verdict = rf"\\boxed\{{({'|'.join(LABELS)})\}}"
+    if sentences is not None:
+        if sentences < 1:
+            raise ValueError(f"distill.think_sentences must be at least 1 (or null), not {sentences}")
+        sentence = rf"[^<>.\\]{reach}\."
+        return rf"<think>({sentence}){{{int(sentences)}}}</think>{sentence}{verdict}"
+    return rf"<think>[^<>]{reach}</think>[^<>\\]{reach}{verdict}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class DistillSettings:
     seed: int = 0
     constrain: bool = True
     think_chars: int | None = None
+    think_sentences: int | None = None
     min_reasoning_chars: int = 20
 
     @classmethod
@@ -59,7 +70,8 @@ class DistillSettings:
         d = cfg["distill"]
         return cls(max_tokens=int(d["max_tokens"]), temperature=float(d["temperature"]),
                    max_attempts=int(d["max_attempts"]), seed=int(d["seed"]), constrain=bool(d["constrain"]),
-                   think_chars=d.get("think_chars"), min_reasoning_chars=int(d["min_reasoning_chars"]))
+                   think_chars=d.get("think_chars"), think_sentences=d.get("think_sentences"),
+                   min_reasoning_chars=int(d["min_reasoning_chars"]))
 
     def __post_init__(self):
         if self.max_attempts < 1:
@@ -67,7 +79,8 @@ class DistillSettings:
 
 
 def distill_request(case: dict[str, Any], rules: str, settings: DistillSettings, attempt: int = 0) -> Request:
-    constraint = Constraint("regex", trace_regex(settings.think_chars)) if settings.constrain else None
+    constraint = (Constraint("regex", trace_regex(settings.think_chars, settings.think_sentences))
+                  if settings.constrain else None)
     return Request(messages=distill_messages(case["law"], rules, case["factual_background"], case["label"]),
                    max_tokens=settings.max_tokens, temperature=settings.temperature,
                    seed=attempt_seed(settings.seed, attempt), constraint=constraint)
@@ -149,7 +162,8 @@ def distill(cases: Sequence[dict[str, Any]], rules: Mapping[str, str], generator
         "kept_by_label": {label: sum(r["label"] == label for r in records) for label in LABELS},
         "settings": {"max_tokens": settings.max_tokens, "temperature": settings.temperature,
                      "max_attempts": settings.max_attempts, "seed": settings.seed,
-                     "constraint": trace_regex(settings.think_chars) if settings.constrain else None},
+                     "constraint": trace_regex(settings.think_chars, settings.think_sentences)
+                                   if settings.constrain else None},
         "tokens": outcome.tokens.summary(),
     }
     return records, rejected, report
