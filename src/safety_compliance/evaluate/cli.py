@@ -72,6 +72,8 @@ def register(subparsers) -> None:
     judge.add_argument("--input", default=None, help="JSONL of cases with 'id' and 'factual_background'")
     judge.add_argument("--output", default=None, help="JSONL of verdicts (with --input)")
     judge.add_argument("--backend", default="hf", choices=("hf", "openai", "vllm"))
-    judge.add_argument("--max-tokens", type=int, default=None)
+    judge.add_argument("--max-tokens", type=int, default=None,
+                       help="completion budget (default: the one the model folder records, as our trained "
+                            "students do; else the compliance family's)")
     judge.add_argument("--config", default=None, help="a project config (its llm cache is used)")
     judge.set_defaults(run=_judge)

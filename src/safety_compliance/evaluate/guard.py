@@ -10,6 +10,7 @@ and the completion cache work as in the pipeline.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -63,6 +64,19 @@ def default_config() -> dict[str, Any]:
     return load_config()
 
 
+def trained_budget(path: str | Path) -> int | None:
+    """The completion budget a model folder records as its generation default (`max_new_tokens` in
+    generation_config.json; our training stages write the budget each student was trained for), or
+    None where it records none (then the verifier family's budget applies)."""
+    config = Path(path) / "generation_config.json"
+    if not config.is_file():
+        return None
+    budget = json.loads(config.read_text(encoding="utf-8")).get("max_new_tokens")
+    if budget is not None and (not isinstance(budget, int) or budget < 1):
+        raise ValueError(f"{config}: max_new_tokens must be a positive integer, not {budget!r}")
+    return budget
+
+
 class ComplianceReasoner:
     def __init__(self, generator: Generator, *, family: str | Family = "compliance", max_tokens: int | None = None):
         self.generator = generator
@@ -73,13 +87,16 @@ class ComplianceReasoner:
     def from_pretrained(cls, path: str | Path, *, config: dict | None = None, backend: str = "hf",
                         max_tokens: int | None = None, **entry_settings) -> "ComplianceReasoner":
         """A guard over the model at `path` (a folder, hub id or API model); `entry_settings` are
-        registry fields (dtype, device, base_url, api_key_env, ...)."""
+        registry fields (dtype, device, base_url, api_key_env, ...). `max_tokens` None: the budget the
+        model folder records (a trained student's), else the verifier family's."""
         if backend == "hf" and not Path(path).exists() and "/" not in str(path):
             raise FileNotFoundError(f"no model folder at {path}")
         from ..llm import make_generator
 
         entry = ModelEntry(name=Path(str(path)).name or str(path), model=str(path), backend=backend,
                            family="compliance", group="ours", **entry_settings)
+        if max_tokens is None:
+            max_tokens = trained_budget(path)
         return cls(make_generator(entry, config or default_config(), stage="judge"), max_tokens=max_tokens)
 
     def close(self) -> None:
