@@ -95,6 +95,7 @@ def test_plot_writes_both_files_with_the_scale_in_the_title(tmp_path):
     paths = plot(effect_table(scored, ["stu"], ["gdpr"]), tmp_path / "figure_demo_training", "demo")
     assert [p.name for p in paths] == ["figure_demo_training.pdf", "figure_demo_training.png"]
     assert all(p.stat().st_size > 5000 for p in paths)
-    assert "(demo scale)" in figure_title("demo")
+    assert "(demo scale)" in figure_title("demo") and "not the method's accuracy" in figure_title("demo")
+    assert "(paper scale)" in figure_title("paper") and "not the method's accuracy" not in figure_title("paper")
     with pytest.raises(ValueError, match="no evaluation rows"):
         plot(effect_table({}, [], ["gdpr"]), tmp_path / "empty", "demo")

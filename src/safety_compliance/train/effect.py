@@ -89,7 +89,12 @@ def _law_title(law: str) -> str:
 
 
 def figure_title(scale: str) -> str:
-    return f"Base, SFT and GRPO student on the test split ({scale} scale); bars: 95 % Wilson intervals, k/n above"
+    title = (f"Base, SFT and GRPO student on the test split ({scale} scale); whiskers: 95 % Wilson intervals, "
+             "k/n above")
+    if scale != "paper":
+        title += ("\nA tiny model on a handful of cases: the figure shows whether training taught the answer "
+                  "format, not the method's accuracy")
+    return title
 
 
 def plot(table: pd.DataFrame, stem: str | Path, scale: str, labels: dict[str, str] | None = None) -> list[Path]:
@@ -106,7 +111,7 @@ def plot(table: pd.DataFrame, stem: str | Path, scale: str, labels: dict[str, st
     laws = list(dict.fromkeys(table["law"]))
     students = list(dict.fromkeys(table["student"]))
     width = 0.8 / len(students)
-    figure, axes = plt.subplots(len(laws), len(METRICS), figsize=(4.2 * len(METRICS), 2.6 * len(laws)),
+    figure, axes = plt.subplots(len(laws), len(METRICS), figsize=(4.4 * len(METRICS), 2.7 * len(laws) + 0.4),
                                 squeeze=False, sharey=True)
     counts = {"format_rate": "parsed", "accuracy": "correct"}
     for row, law in enumerate(laws):
@@ -120,8 +125,8 @@ def plot(table: pd.DataFrame, stem: str | Path, scale: str, labels: dict[str, st
                 errors = [values - part[f"{metric}_low"] * 100, part[f"{metric}_high"] * 100 - values]
                 axis.bar(x, values, width=width * 0.9, yerr=errors, capsize=3, label=labels.get(student, student),
                          color=f"C{index}", alpha=0.85)
-                for xi, k, n, value in zip(x, part[counts[metric]], part["n"], values):
-                    axis.text(xi, min(value, 100) + 2, f"{k}/{n}", ha="center", va="bottom", fontsize=7)
+                for xi, k, n, high in zip(x, part[counts[metric]], part["n"], part[f"{metric}_high"] * 100):
+                    axis.text(xi, high + 2, f"{k}/{n}", ha="center", va="bottom", fontsize=7)
             axis.set_xticks(range(len(STAGE_ORDER)), [STAGE_LABELS[s] for s in STAGE_ORDER])
             axis.set_ylim(0, 118)
             axis.set_title(f"{_law_title(law)}: {title}", fontsize=9)
