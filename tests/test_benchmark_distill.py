@@ -75,6 +75,22 @@ def test_a_capped_regex_bounds_reasoning_and_summary():
     assert not re.fullmatch(capped, short.replace("s" * 40, "s" * 41), re.DOTALL)
 
 
+def test_a_sentence_regex_closes_the_reasoning_after_whole_sentences():
+    pattern = trace_regex(30, sentences=2)
+    good = "<think>The facts name a shop. It sells data.</think> So it breaches the law.\\boxed{prohibited}"
+    assert re.fullmatch(pattern, good, re.DOTALL)
+    assert not re.fullmatch(pattern, good.replace(" It sells data.", ""), re.DOTALL)           # one sentence
+    assert not re.fullmatch(pattern, good.replace("data.</think>", "data. More.</think>"), re.DOTALL)
+    assert not re.fullmatch(pattern, good.replace("data.</think>", "data</think>"), re.DOTALL)  # cut mid-sentence
+    assert not re.fullmatch(pattern, good.replace("a shop", "a" + " shop" * 6), re.DOTALL)     # over 30 chars
+    assert not re.fullmatch(pattern, good.replace("law.", "law. Twice."), re.DOTALL)          # one summary sentence
+    with pytest.raises(ValueError, match="at least 1"):
+        trace_regex(30, sentences=0)
+    cfg = load_config("config/config.yaml", {"distill": {"think_chars": 30, "think_sentences": 2}})
+    case = {"law": "gdpr", "factual_background": "A shop sells data.", "label": "prohibited"}
+    assert distill_request(case, "Art. 6", DistillSettings.from_config(cfg)).constraint.value == pattern
+
+
 SEEDS = seed_records(chapters=(2, 3))
 CASES = [{"id": f"{s['id']}/{label}", "law": "gdpr", "seed_id": s["id"], "chapter": s["chapter"], "article": 1,
           "label": label, "factual_background": f"Facts of {s['id']}, {label} variant", "split": "train"}

@@ -83,6 +83,21 @@ def test_sft_then_grpo_change_the_weights_and_write_cards(trained, tiny_model):
 
 
 @pytest.mark.slow
+def test_each_student_records_the_answer_budget_it_was_trained_for(trained):
+    from transformers import AutoTokenizer
+
+    from safety_compliance.evaluate.guard import trained_budget
+
+    cfg, results, sft, grpo = trained
+    tokenizer = AutoTokenizer.from_pretrained(sft)
+    longest = max(len(tokenizer(r["completion"][0]["content"], add_special_tokens=False)["input_ids"])
+                  for r in sft_records(cfg["laws"], results))
+    assert trained_budget(sft) == longest + 1       # the longest trace and its end-of-turn token
+    assert trained_budget(grpo) == TINY["grpo"]["max_completion_length"]
+    assert f"Answer budget: {longest + 1} tokens" in (sft / "README.md").read_text()
+
+
+@pytest.mark.slow
 def test_grpo_logs_the_reward_units_and_learns_from_them(trained):
     _, results, _, _ = trained
     state = json.loads((results / "train/stu/grpo/trainer_state.json").read_text())

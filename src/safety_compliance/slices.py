@@ -70,6 +70,8 @@ SLICES: dict[str, Slice] = {
     "sft": Slice(("scale", "laws", "train.run", "train.sft"), models=("{student}",)),
     "grpo": Slice(("scale", "laws", "train.run", "train.grpo"), models=("{student}",)),
     "figure4": Slice(("train.students",)),
+    "training_figure": Slice(("scale", "laws", "train.students", "evaluate.models", "evaluate.max_cases",
+                              "evaluate.seed"), models=("train.students",)),
     "evaluate": Slice(("evaluate.max_cases", "evaluate.max_tokens", "evaluate.seed", LLM_ANSWERS),
                       models=("{model}",)),
     "evaluate_privaci": Slice(("evaluate.privaci", "evaluate.max_tokens", "evaluate.seed", LLM_ANSWERS),

@@ -41,7 +41,7 @@ THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 TRACE_SOURCES = ("typed", "teacher_reasoning")
 
 
-def trace_regex(think_chars: int | None = None) -> str:
+def trace_regex(think_chars: int | None = None, sentences: int | None = None) -> str:
     """The shape of a trace, for xgrammar: `<think>` reasoning `</think>` summary `\\boxed{label}`.
 
     Reasoning and summary exclude angle brackets (so neither can open or close a tag) and the summary
@@ -49,16 +49,29 @@ def trace_regex(think_chars: int | None = None) -> str:
     and the summary alike, so that a small teacher reaches its verdict within `max_tokens`; a bounded
     repetition compiles into a larger grammar (a second or two for a few hundred characters), so None
     leaves both open and relies on `max_tokens`.
+
+    `sentences` (a count) makes the reasoning exactly that many sentences and the summary one, each
+    ending in a full stop and capped at `think_chars`: the trace then closes after a sentence, a point a
+    small student can learn to find, rather than wherever a character cap cut the teacher off.
     """
     reach = "+" if think_chars is None else "{1,%d}" % int(think_chars)
-    return rf"<think>[^<>]{reach}</think>{answer_regex(think_chars)}"
+    if sentences is None:
+        return rf"<think>[^<>]{reach}</think>{answer_regex(think_chars)}"
+    if sentences < 1:
+        raise ValueError(f"distill.think_sentences must be at least 1 (or null), not {sentences}")
+    return rf"<think>({_sentence(reach)}){{{int(sentences)}}}</think>{answer_regex(think_chars, sentences)}"
 
 
-def answer_regex(think_chars: int | None = None) -> str:
-    """The part of a trace after the reasoning: summary, then `\\boxed{label}` (the whole answer of a
-    thinking teacher, whose reasoning comes separately)."""
+def answer_regex(think_chars: int | None = None, sentences: int | None = None) -> str:
+    """The part of a trace after the reasoning: summary (one sentence when `sentences` is set), then
+    `\\boxed{label}` (the whole answer of a thinking teacher, whose reasoning comes separately)."""
     reach = "+" if think_chars is None else "{1,%d}" % int(think_chars)
-    return rf"[^<>\\]{reach}\\boxed\{{({'|'.join(LABELS)})\}}"
+    summary = _sentence(reach) if sentences is not None else rf"[^<>\\]{reach}"
+    return rf"{summary}\\boxed\{{({'|'.join(LABELS)})\}}"
+
+
+def _sentence(reach: str) -> str:
+    return rf"[^<>.\\]{reach}\."
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,7 @@ class DistillSettings:
     seed: int = 0
     constrain: bool = True
     think_chars: int | None = None
+    think_sentences: int | None = None
     min_reasoning_chars: int = 20
     trace_source: str = "typed"
     min_kept_rate: float = 0.5
@@ -78,7 +92,8 @@ class DistillSettings:
         d = cfg["distill"]
         return cls(max_tokens=int(d["max_tokens"]), temperature=float(d["temperature"]),
                    max_attempts=int(d["max_attempts"]), seed=int(d["seed"]), constrain=bool(d["constrain"]),
-                   think_chars=d.get("think_chars"), min_reasoning_chars=int(d["min_reasoning_chars"]),
+                   think_chars=d.get("think_chars"), think_sentences=d.get("think_sentences"),
+                   min_reasoning_chars=int(d["min_reasoning_chars"]),
                    trace_source=d["trace_source"], min_kept_rate=float(d["min_kept_rate"]))
 
     def __post_init__(self):
@@ -97,7 +112,9 @@ class DistillSettings:
     def constraint(self) -> Constraint | None:
         if not self.constrain:
             return None
-        return Constraint("regex", answer_regex(self.think_chars) if self.own_reasoning else trace_regex(self.think_chars))
+        regex = (answer_regex(self.think_chars, self.think_sentences) if self.own_reasoning
+                 else trace_regex(self.think_chars, self.think_sentences))
+        return Constraint("regex", regex)
 
 
 def distill_request(case: dict[str, Any], rules: str, settings: DistillSettings, attempt: int = 0) -> Request:

@@ -30,7 +30,7 @@ def _open_guard(args, config: dict | None):
     Either way nothing is cached unless `--cache` asks for it."""
     from ..llm import make_generator
     from ..registry import registry_of
-    from .guard import ComplianceReasoner, guard_config
+    from .guard import ComplianceReasoner, guard_config, trained_budget
 
     endpoint = {key: value for key, value in (("base_url", args.base_url), ("api_key_env", args.api_key_env)) if value}
     if endpoint and args.backend != "openai":
@@ -41,7 +41,8 @@ def _open_guard(args, config: dict | None):
     if args.model in registry:
         entry = registry[args.model]
         return ComplianceReasoner(make_generator(entry, guard_config(config, cache), stage="judge"),
-                                  family=entry.family, max_tokens=args.max_tokens)
+                                  family=entry.family, max_tokens=args.max_tokens if args.max_tokens is not None
+                                  else trained_budget(entry.model))
     return ComplianceReasoner.from_pretrained(args.model, config=config, backend=args.backend,
                                               max_tokens=args.max_tokens, cache=cache, **endpoint)
 
@@ -108,7 +109,9 @@ def register(subparsers) -> None:
     judge.add_argument("--output", default=None, help="JSONL of verdicts (with --input)")
     judge.add_argument("--backend", default="hf", choices=("hf", "openai", "vllm"),
                        help="for a folder, hub id or API model (a registry name brings its own)")
-    judge.add_argument("--max-tokens", type=int, default=None)
+    judge.add_argument("--max-tokens", type=int, default=None,
+                       help="completion budget (default: the one the model folder records, as our trained "
+                            "students do; else the compliance family's)")
     judge.add_argument("--base-url", default=None,
                        help="--backend openai: the endpoint (default: $OPENAI_BASE_URL, else OpenAI's)")
     judge.add_argument("--api-key-env", default=None,

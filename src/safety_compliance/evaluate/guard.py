@@ -13,6 +13,7 @@ its answer in that SQLite file, and a repeated case is then answered from it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -68,6 +69,19 @@ def guard_config(config: dict | None, cache: str | Path | bool | None) -> dict[s
     return {**(config or {}), "llm": llm}
 
 
+def trained_budget(path: str | Path) -> int | None:
+    """The completion budget a model folder records as its generation default (`max_new_tokens` in
+    generation_config.json; our training stages write the budget each student was trained for), or
+    None where it records none (then the verifier family's budget applies)."""
+    config = Path(path) / "generation_config.json"
+    if not config.is_file():
+        return None
+    budget = json.loads(config.read_text(encoding="utf-8")).get("max_new_tokens")
+    if budget is not None and (not isinstance(budget, int) or budget < 1):
+        raise ValueError(f"{config}: max_new_tokens must be a positive integer, not {budget!r}")
+    return budget
+
+
 class ComplianceReasoner:
     def __init__(self, generator: Generator, *, family: str | Family = "compliance", max_tokens: int | None = None):
         self.generator = generator
@@ -80,13 +94,16 @@ class ComplianceReasoner:
                         **entry_settings) -> "ComplianceReasoner":
         """A guard over the model at `path` (a folder, hub id or API model); `entry_settings` are
         registry fields (dtype, device, base_url, api_key_env, ...). `config` lends its LLM settings;
-        `cache` (a path, or True for the default place) is the only way anything is cached."""
+        `cache` (a path, or True for the default place) is the only way anything is cached. `max_tokens`
+        None: the budget the model folder records (a trained student's), else the verifier family's."""
         if backend == "hf" and not Path(path).exists() and "/" not in str(path):
             raise FileNotFoundError(f"no model folder at {path}")
         from ..llm import make_generator
 
         entry = ModelEntry(name=Path(str(path)).name or str(path), model=str(path), backend=backend,
                            family="compliance", group="ours", **entry_settings)
+        if max_tokens is None:
+            max_tokens = trained_budget(path)
         return cls(make_generator(entry, guard_config(config, cache), stage="judge"), max_tokens=max_tokens)
 
     def close(self) -> None:

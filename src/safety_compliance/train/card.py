@@ -8,6 +8,17 @@ from ..registry import ModelEntry
 from ..registry import STUDENT_STAGES
 
 
+def record_answer_budget(model, tokens: int) -> str:
+    """Make `tokens` the model's default completion budget (`max_new_tokens` in the generation_config.json
+    saved beside the weights), so that a guard asking it, or any transformers or vLLM caller, stops where
+    training stopped rather than at a general default; returns the card line saying so."""
+    if tokens < 1:
+        raise ValueError(f"an answer budget must be at least one token, not {tokens}")
+    model.generation_config.max_new_tokens = int(tokens)
+    return (f"Answer budget: {int(tokens)} tokens, stored as `max_new_tokens` in generation_config.json "
+            "(the default of `safety-compliance judge`; `--max-tokens` overrides it).")
+
+
 def _table(rows: dict[str, Any], head: tuple[str, str]) -> list[str]:
     lines = [f"| {head[0]} | {head[1]} |", "|---|---|"]
     lines += [f"| {key} | {value:.6g} |" if isinstance(value, float) else f"| {key} | {value} |"

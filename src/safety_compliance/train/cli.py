@@ -1,4 +1,5 @@
-"""`safety-compliance train {sft,grpo,figure4}`; also `python -m safety_compliance.train` for accelerate."""
+"""`safety-compliance train {sft,grpo,figure4,training-figure}`; also `python -m safety_compliance.train`
+for accelerate."""
 
 from __future__ import annotations
 
@@ -25,6 +26,16 @@ def _figure4(args) -> int:
     return 0
 
 
+def _training_figure(args) -> int:
+    from .effect import write_training_figure
+
+    table, paths = write_training_figure(_config(args), args.results_dir, args.out)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for path in paths:
+        print(path)
+    return 0
+
+
 def add_arguments(sub) -> None:
     """The training subcommands, shared by the package CLI and `python -m safety_compliance.train`."""
     for name, text in (("sft", "stage 5: fine-tune a student on the distilled traces"),
@@ -37,6 +48,10 @@ def add_arguments(sub) -> None:
     p = sub.add_parser("figure4", help="Figure 4: GRPO training curves and the SFT loss curve")
     p.add_argument("--out", default="paper_figures", help="folder for figure4.{pdf,png} and figure4_sft_loss.*")
     p.set_defaults(run=_figure4)
+    p = sub.add_parser("training-figure", help="format rate and accuracy of base, SFT and GRPO per law, "
+                                               "from the evaluation's predictions")
+    p.add_argument("--out", default="paper_figures", help="folder for figure_demo_training.{pdf,png}")
+    p.set_defaults(run=_training_figure)
     for p in sub.choices.values():
         add_config_argument(p)
         p.add_argument("--results-dir", default="results", help="reads distill/ and benchmark/, writes train/")

@@ -48,6 +48,15 @@ def sft_records(laws: list[str], results_dir: str | Path) -> list[dict[str, Any]
     return records
 
 
+def longest_trace_tokens(tokenizer, records: list[dict[str, Any]]) -> int:
+    """Tokens of the longest trace in `records`, its end-of-turn token included: the answer length SFT
+    teaches the student to stop within."""
+    if not records:
+        raise ValueError("no SFT records to measure")
+    return 1 + max(len(tokenizer(r["completion"][-1]["content"], add_special_tokens=False)["input_ids"])
+                   for r in records)
+
+
 def grpo_records(laws: list[str], results_dir: str | Path) -> list[dict[str, Any]]:
     """Train-split cases as GRPO prompts: the student prompt, with `label` and `chapter` columns that the
     reward functions read."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import ModelEntry, get_model, registry_of
-from .card import model_card
+from .card import model_card, record_answer_budget
 from .data import counts_by_law, drop_long_prompts, fingerprint, grpo_records, train_cases_path
 from .rewards import reward_functions, reward_weights
 from .runs import RUN_FILE, NoFinalCheckpoint, finish, last_logged, resume_point
@@ -56,6 +56,7 @@ def train_grpo(cfg: dict[str, Any], student: str, results_dir: str | Path = "res
     resume = resume_point(out, fingerprint(records, as_dict(run, settings), str(sft_model), sft_digest))
     trainer = build_grpo_trainer(str(sft_model), base.dtype, records, run, settings, out)
     trainer.train(resume_from_checkpoint=resume)
+    budget = record_answer_budget(trainer.model, settings.max_completion_length)
     card = model_card(
         stage="grpo", student=student, base=base, base_path=str(sft_model), scale=cfg["scale"],
         data=counts_by_law(records), data_files=[str(train_cases_path(results_dir, law)) for law in cfg["laws"]],
@@ -69,6 +70,7 @@ def train_grpo(cfg: dict[str, Any], student: str, results_dir: str | Path = "res
             f"alpha = {settings.alpha}: the paper's value is lost (RSafe used 0.9 on accuracy, 0.1 on format).",
             "The compliance reward is 0 whenever the format is wrong (the paper's gate).",
             "global_batch_size counts prompts per optimizer step; each brings G completions.",
+            f"{budget} It is the rollout length GRPO trained with.",
         ],
     )
     return finish(trainer, out, card)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import ModelEntry, get_model, registry_of
-from .card import model_card
-from .data import counts_by_law, fingerprint, sft_path, sft_records
+from .card import model_card, record_answer_budget
+from .data import counts_by_law, fingerprint, longest_trace_tokens, sft_path, sft_records
 from .runs import NoFinalCheckpoint, finish, last_logged, resume_point
 from .settings import RunSettings, SFTSettings, as_dict, world_size
 from .students import stage_dir
@@ -45,12 +45,13 @@ def train_sft(cfg: dict[str, Any], student: str, results_dir: str | Path = "resu
     resume = resume_point(out, fingerprint(records, as_dict(run, settings), base.model, base.dtype))
     trainer = build_sft_trainer(base.model, base.dtype, records, run, settings, out)
     trainer.train(resume_from_checkpoint=resume)
+    budget = record_answer_budget(trainer.model, longest_trace_tokens(trainer.processing_class, records))
     card = model_card(
         stage="sft", student=student, base=base, base_path=base.model, scale=cfg["scale"],
         data=counts_by_law(records), data_files=[str(sft_path(results_dir, law)) for law in cfg["laws"]],
         hyper_parameters=as_dict(run, settings) | {"processes": world_size(), "optimizer": "Adam (adamw_torch, "
                                                    "weight decay 0)", "loss": "completion only (trace tokens)"},
         metrics=last_logged(trainer.state.log_history, CARD_METRICS) | {"global_step": trainer.state.global_step},
-        notes=[],
+        notes=[f"{budget} It is the longest trace the model was trained on."],
     )
     return finish(trainer, out, card)
