@@ -10,7 +10,7 @@ import pytest
 import yaml
 from benchmark_fakes import seed_records
 
-from safety_compliance.benchmark.build import run_synthesis
+from safety_compliance.benchmark.benchmark import run_synthesis
 from safety_compliance.benchmark.distill import run_distillation
 from safety_compliance.benchmark.regeneration import BelowFloor
 from safety_compliance.benchmark.table1 import run_human_eval

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from safety_compliance.config import load_config
-from safety_compliance.evaluate.families import FAMILIES
+from safety_compliance.families import FAMILIES
 from safety_compliance.evaluate.guard import ComplianceReasoner, split_answer
 from safety_compliance.evaluate.predict import predict_with_generator
 from safety_compliance.jsonl import read_jsonl, write_jsonl

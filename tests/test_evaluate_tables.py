@@ -12,8 +12,8 @@ import yaml
 from scipy.stats import binomtest
 
 from safety_compliance.config import load_config
-from safety_compliance.evaluate import run
-from safety_compliance.evaluate.paper_tables import load_paper_results, paper_table, table_specs
+from safety_compliance.evaluate import evaluate as run
+from safety_compliance.evaluate.accuracy_tables import load_paper_results, paper_table, table_specs
 from safety_compliance.jsonl import read_jsonl, write_jsonl
 
 
@@ -226,8 +226,8 @@ def test_stale_prediction_files_are_redone(project, monkeypatch):
 
 
 def test_privaci_table_reports_macro_f1_and_wilson_cells():
-    from safety_compliance.evaluate.metrics import join
-    from safety_compliance.evaluate.privaci import privaci_table
+    from safety_compliance.metrics import join
+    from safety_compliance.evaluate.privaci_cases import privaci_table
 
     cases = [{"id": f"p{i}", "chapter": None, "label": "prohibited" if i < 2 else "permitted"} for i in range(4)]
     verdicts = ["prohibited", None, "prohibited", "permitted"]          # 2 of 4 right, one unparsed

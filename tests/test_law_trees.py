@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from safety_compliance.law.chapters import (ARTICLE_COUNT, CHAPTERS, chapter_of_article, chapter_title,
+from safety_compliance.chapters import (ARTICLE_COUNT, CHAPTERS, chapter_of_article, chapter_title,
                                             from_roman, roman)
 from safety_compliance.law.eurlex import parse_ai_act_html
 from safety_compliance.law.gdprtext import parse_gdpr_json

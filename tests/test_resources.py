@@ -16,7 +16,7 @@ import yaml
 from safety_compliance import resources as res
 from safety_compliance.cli import main
 from safety_compliance.config import deep_merge
-from safety_compliance.extrapolate.datasets import DATASETS
+from safety_compliance.safety_datasets import DATASETS
 from safety_compliance.resources import BY_NAME, SOURCES, GitHub, Hub, InputUnavailable, provide
 
 sys.path.insert(0, str(Path(__file__).parent / "cluster"))

@@ -58,8 +58,8 @@ class Check:
 # ------------------------------------------------------------------------------ what the config uses
 def used_models(cfg: dict[str, Any]) -> dict[str, list[str]]:
     """Registry name -> the config keys that use it, for every model a stage of this config runs."""
-    from .evaluate.run import student_bases
-    from .extrapolate.jobs import role_model
+    from .evaluate.evaluate import student_bases
+    from .extrapolate.extrapolate import role_model
 
     uses: dict[str, list[str]] = {}
 

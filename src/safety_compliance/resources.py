@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
-from .extrapolate.datasets import DATASETS
-from .law.privaci import KB_FOLDERS
+from .safety_datasets import DATASETS
+from .law.privaci_kb import KB_FOLDERS
 
 LOCK = Path("config/inputs.lock.yaml")
 TOKEN_VARIABLE = "HF_TOKEN"
@@ -158,7 +158,7 @@ def get_source(name: str) -> Source:
 
 # ------------------------------------------------------------------------ what a config reads
 def law_text(law: str) -> str:
-    from .law.build import OFFICIAL
+    from .law.law import OFFICIAL
 
     return OFFICIAL[law][0]
 
@@ -172,7 +172,7 @@ def privaci_cases_folder(cases_root: str, law: str) -> str:
 
 
 def dataset_path(data_dir: str, dataset: str) -> str:
-    from .extrapolate.datasets import get_dataset
+    from .safety_datasets import get_dataset
 
     return f"{data_dir.rstrip('/')}/{get_dataset(dataset).local}"
 
@@ -180,7 +180,7 @@ def dataset_path(data_dir: str, dataset: str) -> str:
 def input_paths(cfg: dict[str, Any]) -> dict[str, list[str]]:
     """Every file or folder the config's jobs read that no model or result provides, by the stage
     that reads it (the same paths the rules' `input:` name)."""
-    from .evaluate.run import privaci_models
+    from .evaluate.evaluate import privaci_models
 
     laws = cfg["laws"]
     paths = {"law": [*([law_text(law) for law in laws] if cfg["law"]["seed_source"] == "official" else []),

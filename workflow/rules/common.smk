@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from safety_compliance.law.build import OFFICIAL
+from safety_compliance.law.law import OFFICIAL
 from safety_compliance.registry import resolve_registry
 from safety_compliance.slices import RUNTIME_ENV, cut, runtime
 

@@ -2,8 +2,8 @@
 # accuracy tables beside the published numbers (notebook 07). Also the students on PrivaCI-Bench.
 import re
 
-from safety_compliance.evaluate.run import privaci_models, student_bases
-from safety_compliance.evaluate.paper_tables import table_specs
+from safety_compliance.evaluate.evaluate import privaci_models, student_bases
+from safety_compliance.evaluate.accuracy_tables import table_specs
 from safety_compliance.resources import privaci_cases_folder
 
 EVAL_MODELS = config["evaluate"]["models"]

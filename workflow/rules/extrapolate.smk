@@ -3,7 +3,7 @@
 # verdicts on every generated case; then notebook 08 makes Figures 2-3 and Tables 5 and 8.
 import re
 
-from safety_compliance.extrapolate.jobs import role_model
+from safety_compliance.extrapolate.extrapolate import role_model
 from safety_compliance.resources import dataset_path
 
 EX = config["extrapolate"]

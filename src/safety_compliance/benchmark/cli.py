@@ -14,7 +14,7 @@ def _summary(report: dict, keys: tuple[str, ...]) -> str:
 
 
 def _synthesize(args) -> int:
-    from .build import run_synthesis
+    from .benchmark import run_synthesis
 
     results = Path(args.results_dir)
     cfg = job_config("synthesize", args.config, results)

@@ -34,7 +34,7 @@ from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import distill_messages, student_messages
 from ..verdict import COMPLIANCE_VOCABULARY, boxed_contents, final_verdict
 from .regeneration import attempt_seed, check_floor, rate, regenerate
-from .seeds import load_seeds
+from .seed_selection import load_seeds
 from .teacher import open_teacher
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"

@@ -16,8 +16,8 @@ from typing import Any
 
 from ..llm.types import Constraint, Generator, Request
 from ..prompts import judge_messages
-from .case import CASE_FIELDS
-from .human_eval import CRITERIA, SCORES, SHEET_COLUMNS
+from ..case import CASE_FIELDS
+from ..annotation_kit import CRITERIA, SCORES, SHEET_COLUMNS
 from .ratings import model_rater
 
 JUDGE_SCHEMA = {

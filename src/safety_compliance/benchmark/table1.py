@@ -12,11 +12,11 @@ import yaml
 
 from ..jsonl import read_jsonl, write_json, write_text_atomic
 from ..llm.types import Generator
-from ..report.tables import write_table
-from .human_eval import draw_cases, write_annotation_kit
+from ..tables import write_table
+from ..annotation_kit import draw_cases, write_annotation_kit
 from .judge import judge_cases
 from .ratings import agreement, beside_paper_average, is_model, paper_table1, read_ratings, table1
-from .seeds import load_seeds
+from .seed_selection import load_seeds
 from .teacher import open_generator
 
 PAPER_RESULTS = Path("config/paper_results.yaml")

@@ -12,7 +12,7 @@ from ..slices import add_config_argument
 
 def _evaluate(args) -> int:
     from ..slices import job_config
-    from .run import evaluate_model, evaluate_privaci
+    from .evaluate import evaluate_model, evaluate_privaci
 
     cfg = job_config("evaluate_privaci" if args.privaci else "evaluate", args.config, args.results_dir,
                      {"model": args.model})

@@ -22,7 +22,7 @@ from typing import Any
 from ..llm.types import Generator
 from ..registry import ModelEntry
 from ..verdict import after_think
-from .families import Family, get_family
+from ..families import Family, get_family
 from .predict import family_requests
 
 THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)

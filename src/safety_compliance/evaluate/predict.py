@@ -11,7 +11,7 @@ from typing import Any
 
 from ..llm.types import Completion, Generator, Request
 from ..registry import ModelEntry
-from .families import Family, get_family
+from ..families import Family, get_family
 
 
 def prediction_record(case_id: str, model: str, completion: Completion, family: Family, law: str) -> dict[str, Any]:

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import LAW_NAMES
-from ..law.chapters import CHAPTERS, chapter_title, from_roman, roman
+from ..chapters import CHAPTERS, chapter_title, from_roman, roman
 from ..llm.types import Constraint, Generator, Request
 from ..prompts import render
 from ..verdict import after_think, boxed_contents
-from .datasets import Record
+from ..safety_datasets import Record
 
 # "Chapter III", "chapter 3", "CHAPTER iii: Rights of ...": the number is the word after "chapter".
 _CHAPTER = re.compile(r"\bchapter\s+([0-9]+|[ivxlcdm]+)\b", re.IGNORECASE)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..evaluate.families import get_family
-from ..evaluate import metrics
+from ..families import get_family
+from .. import metrics
 from ..llm.types import Generator, Request
 from ..registry import ModelEntry
 

@@ -10,11 +10,11 @@ from typing import Any
 import pandas as pd
 
 from ..jsonl import read_jsonl
-from ..report.tables import write_csv, write_table
-from . import tables
+from ..tables import write_csv, write_table
+from . import dataset_tables as tables
 from .classify import score_frame, scores
-from .figures import FIGURE_OF_LAW, chapter_figure
-from .jobs import dataset_dir, law_dir, model_entry, settings, stage_dir
+from .allocation_figures import FIGURE_OF_LAW, chapter_figure
+from .extrapolate import dataset_dir, law_dir, model_entry, settings, stage_dir
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -109,7 +109,7 @@ def write_outputs(cfg: dict[str, Any], results_dir: str | Path, figures_dir: str
 def write_kit(cfg: dict[str, Any], results_dir: str | Path) -> dict[str, Path]:
     """The benchmark's annotation kit for a seeded sample of the generated cases; each case is shown
     beside the safety sample it was built from."""
-    from ..benchmark.human_eval import draw_cases, write_annotation_kit
+    from ..annotation_kit import draw_cases, write_annotation_kit
 
     ex = settings(cfg)
     cases = all_cases(cfg, results_dir)

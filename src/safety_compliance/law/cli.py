@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from ..slices import add_config_argument, job_config
-from .build import build
-from .chapters import CHAPTERS
+from .law import build
+from ..chapters import CHAPTERS
 
 
 def _build(args) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chapters import ARTICLE_COUNT, CHAPTERS, chapter_of_article, chapter_title
+from ..chapters import ARTICLE_COUNT, CHAPTERS, chapter_of_article, chapter_title
 
 KINDS = ("law", "chapter", "section", "article", "paragraph", "point", "subpoint", "text",
          "annex", "recital")

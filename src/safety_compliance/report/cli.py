@@ -9,7 +9,7 @@ import yaml
 from ..slices import add_config_argument, job_config
 from .law_summary import write_law_summary
 from .pages import write_table_page
-from .reproduction import write_reproduction
+from .report import write_reproduction
 
 
 def _reproduction(args) -> None:

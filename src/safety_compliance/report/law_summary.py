@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..law.summary import chapter_frame, plot_seeds_per_chapter
-from .tables import write_table
+from ..law.seed_summary import chapter_frame, plot_seeds_per_chapter
+from ..tables import write_table
 
 TABLE = "table_seeds"
 FIGURE = "figure_seeds"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from ..slices import add_config_argument
-from .launch import LAUNCHERS
+from .train import LAUNCHERS
 
 
 def _stage(args) -> int:
-    from .launch import run_stage
+    from .train import run_stage
 
     print(run_stage(args.train_command, args.student, args.config, args.results_dir, args.launcher))
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import ModelEntry, get_model, registry_of
-from .card import model_card
+from .model_card import model_card
 from .data import counts_by_law, drop_long_prompts, fingerprint, grpo_records, train_cases_path
 from .rewards import reward_functions, reward_weights
 from .runs import RUN_FILE, NoFinalCheckpoint, finish, last_logged, resume_point

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import ModelEntry, get_model, registry_of
-from .card import model_card
+from .model_card import model_card
 from .data import counts_by_law, fingerprint, sft_path, sft_records
 from .runs import NoFinalCheckpoint, finish, last_logged, resume_point
 from .settings import RunSettings, SFTSettings, as_dict, world_size

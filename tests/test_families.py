@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from safety_compliance.evaluate.families import FAMILIES, get_family
-from safety_compliance.law.chapters import CHAPTERS
+from safety_compliance.families import FAMILIES, get_family
+from safety_compliance.chapters import CHAPTERS
 
 
 def parse(family: str, text: str):

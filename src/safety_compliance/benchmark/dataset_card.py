@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from .. import LABELS, LAW_NAMES
-from ..law.chapters import CHAPTERS
-from ..report.tables import to_markdown
+from ..chapters import CHAPTERS
+from ..tables import to_markdown
 
 SOURCES = {
     "eu_ai_act": "Regulation (EU) 2024/1689 (the EU AI Act), Official Journal text from EUR-Lex",

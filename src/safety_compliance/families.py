@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import LAW_NAMES
-from ..law.chapters import CHAPTERS, from_roman
-from ..prompts import student_messages
-from ..verdict import COMPLIANCE_VOCABULARY, after_think, boxed_contents, final_verdict, normalise
+from . import LAW_NAMES
+from .chapters import CHAPTERS, from_roman
+from .prompts import student_messages
+from .verdict import COMPLIANCE_VOCABULARY, after_think, boxed_contents, final_verdict, normalise
 
 Messages = list[dict[str, str]]
 

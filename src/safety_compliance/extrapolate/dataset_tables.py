@@ -1,6 +1,6 @@
 """Tables 5 and 8 and the missing rates, and their comparison with the paper's numbers.
 
-The comparison is report.versus_paper's, the one every table uses. A dataset that stands in for the
+The comparison is versus_paper's, the one every table uses. A dataset that stands in for the
 paper's (Aegis 1.0 for Aegis 2.0, a subset of PKU-SafeRLHF) measures another quantity, and a missing
 rate from our constrained allocation counts chosen Nones: such cells carry the reason, not a difference.
 """
@@ -15,9 +15,9 @@ import pandas as pd
 import yaml
 
 from .. import LAW_NAMES
-from ..report.tables import interval_text
-from ..report.versus_paper import compare, matched
-from .datasets import get_dataset
+from ..tables import interval_text
+from ..versus_paper import compare, matched
+from ..safety_datasets import get_dataset
 
 PAPER_RESULTS = Path("config/paper_results.yaml")
 GROUP_NAMES = {"general": "General Purpose Models", "guardrail": "LLM Safety Guardrails", "ours": "Our Models"}

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .chapters import chapter_of_article, chapter_title, roman
+from ..chapters import chapter_of_article, chapter_title, roman
 from .seeds import OUTSIDE_CHAPTERS, SeedOptions
 from .tree import LawParseError, LawTree, Node, article_id, chapter_id, clause_depth, validate_tree
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..law.chapters import CHAPTERS
+from ..chapters import CHAPTERS
 from ..registry import ModelEntry
-from .metrics import chapter_column
+from ..metrics import chapter_column
 
 GROUP_LABELS = {"general": "General Purpose Models", "guardrail": "LLM Safety Guardrails",
                 "representation": "Representation-Space Guards", "ours": "Our Models"}

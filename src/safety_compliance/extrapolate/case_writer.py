@@ -19,15 +19,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import LAW_NAMES
-from ..benchmark.case import CASE_FIELDS, parse_case
-from ..benchmark.case import case_schema as benchmark_case_schema
-from ..benchmark.validation import reason_code, validate_case
-from ..law.chapters import chapter_title, roman
+from ..case import CASE_FIELDS, parse_case
+from ..case import case_schema as benchmark_case_schema
+from ..case_validation import reason_code, validate_case
+from ..chapters import chapter_title, roman
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import render
 from ..verdict import after_think
 from .allocate import check_procedure
-from .datasets import SAFE, UNSAFE, Record
+from ..safety_datasets import SAFE, UNSAFE, Record
 
 VERDICT_OF = {UNSAFE: "prohibited", SAFE: "permitted"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from safety_compliance.benchmark.case import CASE_FIELDS, case_schema, parse_case
-from safety_compliance.benchmark.validation import find_leak, reason_code, validate_case
+from safety_compliance.case import CASE_FIELDS, case_schema, parse_case
+from safety_compliance.case_validation import find_leak, reason_code, validate_case
 
 FACTS = ("A retailer installs cameras at its shop entrances. The software compares every visitor's face "
          "with a list of people previously caught shoplifting and alerts staff when it finds a match.")

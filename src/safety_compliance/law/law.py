@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from ..jsonl import write_json, write_jsonl
-from .chapters import CHAPTERS
+from ..chapters import CHAPTERS
 from .eurlex import parse_ai_act_html
 from .gdprtext import parse_gdpr_json
-from .privaci import kb_pool
+from .privaci_kb import kb_pool
 from .seeds import SeedOptions, seed_stats, tree_seeds
 from .tree import LawTree
 

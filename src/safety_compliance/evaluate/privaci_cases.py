@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import LAW_NAMES
-from . import metrics
+from .. import metrics
 
 FOLDERS = {"eu_ai_act": "AI_ACT", "gdpr": "GDPR"}
 LABELS = {"prohibit": "prohibited", "permit": "permitted"}

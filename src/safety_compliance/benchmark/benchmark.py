@@ -14,9 +14,9 @@ from typing import Any
 from .. import LABELS
 from ..jsonl import write_json, write_jsonl, write_text_atomic
 from ..llm.types import Generator
-from .card import dataset_card
-from .case import CASE_FIELDS
-from .seeds import load_seeds, select_seeds
+from .dataset_card import dataset_card
+from ..case import CASE_FIELDS
+from .seed_selection import load_seeds, select_seeds
 from .regeneration import BelowFloor, check_floor
 from .split import pair_cases, split_pairs
 from .synthesis import SynthesisSettings, synthesize

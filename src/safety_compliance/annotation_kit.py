@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..jsonl import write_jsonl, write_text_atomic
+from .jsonl import write_jsonl, write_text_atomic
 from .case import CASE_FIELDS
 
 # The paper's three criteria, rated 1-5; the help text is what annotators read.

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest
 from sklearn.metrics import f1_score
 
-from safety_compliance.evaluate import metrics
+from safety_compliance import metrics
 
 # Qwen3-8B on the AI Act test split (Table 3): correct / cases per chapter, 475 / 842 in all.
 QWEN3_AI_ACT = {1: (177, 320), 2: (64, 125), 3: (37, 67), 4: (33, 55), 5: (53, 88), 6: (28, 47), 7: (10, 17),

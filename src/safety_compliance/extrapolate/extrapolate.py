@@ -19,9 +19,9 @@ from ..jsonl import read_jsonl, write_json, write_jsonl
 from ..llm.types import Completion, Generator, Request
 from ..registry import ModelEntry, get_model, registry_of
 from .allocate import allocate, allocation_requests
-from .cases import case_requests, generate_cases
+from .case_writer import case_requests, generate_cases
 from .classify import classify, classify_requests
-from .datasets import load_dataset
+from ..safety_datasets import load_dataset
 from .filters import FilterSettings, apply_filters, hf_token_counter, stratified_sample
 
 STAGE = "extrapolate"

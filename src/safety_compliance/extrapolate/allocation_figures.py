@@ -14,9 +14,9 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .. import LAW_NAMES  # noqa: E402
-from ..law.chapters import CHAPTERS, roman  # noqa: E402
+from ..chapters import CHAPTERS, roman  # noqa: E402
 from .allocate import chapter_distribution, missing_rate  # noqa: E402
-from .datasets import get_dataset  # noqa: E402
+from ..safety_datasets import get_dataset  # noqa: E402
 
 FIGURE_OF_LAW = {"eu_ai_act": 2, "gdpr": 3}
 

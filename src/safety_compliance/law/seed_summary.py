@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .privaci import kb_pool
+from .privaci_kb import kb_pool
 from .seeds import SeedOptions
 from .tree import LawTree, clause_depth
 

@@ -15,10 +15,10 @@ import pandas as pd
 from .. import LAW_NAMES
 from ..jsonl import read_jsonl, write_jsonl
 from ..registry import get_model, registry_of
-from ..report.tables import interval_text, write_csv, write_table
-from ..report.versus_paper import compare, matched, paper_caveat
-from . import metrics
-from .paper_tables import accuracy_table, models_in, paper_table, row_of, table_specs
+from ..tables import interval_text, write_csv, write_table
+from ..versus_paper import compare, matched, paper_caveat
+from .. import metrics
+from .accuracy_tables import accuracy_table, models_in, paper_table, row_of, table_specs
 from .predict import predict
 
 
@@ -142,7 +142,7 @@ def build_tables(cfg: dict, results_dir: str | Path = "results", tables_dir: str
                  paper_results: dict | None = None) -> dict[str, pd.DataFrame]:
     """Tables 3, 4 (and 6, 7 with a second student base), each with its per-cell statistics
     (`tableN_cells.csv`) and beside the paper (`tableN_vs_paper`); the summary; the paired gains."""
-    from .paper_tables import load_paper_results
+    from .accuracy_tables import load_paper_results
 
     tables_dir = Path(tables_dir or Path(results_dir) / "tables")
     paper_results = paper_results if paper_results is not None else load_paper_results()
@@ -201,7 +201,7 @@ def prediction_rows(records: list[dict[str, Any]]) -> pd.DataFrame:
 def privaci_models(cfg: dict) -> list[str]:
     """The students whose cross-benchmark check runs: every student of `evaluate.models`."""
     bases = student_bases(cfg)
-    from .paper_tables import student_stage
+    from .accuracy_tables import student_stage
 
     return [m for m in cfg["evaluate"]["models"] if student_stage(m, bases)]
 
@@ -211,7 +211,7 @@ def privaci_path(results_dir: str | Path, law: str, model: str) -> Path:
 
 
 def privaci_cases(cfg: dict, law: str) -> list[dict]:
-    from .privaci import load_privaci_cases
+    from .privaci_cases import load_privaci_cases
 
     settings = cfg["evaluate"]["privaci"]
     return load_privaci_cases(settings["cases"], law, settings.get("sample"), cfg["evaluate"].get("seed", 0))
@@ -229,7 +229,7 @@ def evaluate_privaci(cfg: dict, model: str, law: str, results_dir: str | Path = 
 def build_privaci_table(cfg: dict, results_dir: str | Path = "results", tables_dir: str | Path | None = None,
                         compute_missing: bool = False) -> pd.DataFrame | None:
     """results/tables/table_privaci.{csv,tex,md}; None when no student is evaluated."""
-    from .privaci import privaci_table
+    from .privaci_cases import privaci_table
 
     models = privaci_models(cfg)
     if not models:

@@ -6,7 +6,7 @@ made (results/tables/*.csv, results/law/, results/benchmark/); anything missing 
 produced by this run instead of failing, so it can run after a partial pipeline.
 
 It compares nothing itself: each stage writes its table's comparison with the paper
-(`results/tables/*_vs_paper.csv`, made by report.versus_paper, with the reason wherever a cell is not
+(`results/tables/*_vs_paper.csv`, made by versus_paper, with the reason wherever a cell is not
 comparable) and its paired gains (`eval_gains.csv`), and this report shows them. Only the figures
 the paper quotes in its text are set beside the run here, through the same caveats.
 """
@@ -27,8 +27,8 @@ from ..jsonl import write_text_atomic
 from ..registry import registry_of
 from .provenance import provenance_lines
 from .pages import read_table
-from .tables import to_markdown
-from .versus_paper import gain_caveat, norm_label, paper_caveat, summary_lines
+from ..tables import to_markdown
+from ..versus_paper import gain_caveat, norm_label, paper_caveat, summary_lines
 
 NOT_PRODUCED = "not produced by this run"
 LAW_TITLES = {"eu_ai_act": "EU AI Act", "gdpr": "GDPR"}
@@ -172,7 +172,7 @@ def missing_rates(frame: pd.DataFrame | None) -> dict[str, tuple[float, str]]:
     paper's quantity, if so) by the paper's dataset key."""
     if frame is None or "Dataset" not in frame or "Missing % (both)" not in frame:
         return {}
-    from ..extrapolate.datasets import DATASETS
+    from ..safety_datasets import DATASETS
 
     paper_key = {spec.display: spec.paper_key for spec in DATASETS.values()}
     rates: dict[str, tuple[float, str]] = {}

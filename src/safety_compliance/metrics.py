@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .. import LABELS
-from ..law.chapters import CHAPTERS
+from . import LABELS
+from .chapters import CHAPTERS
 
 LEVEL = 0.95                      # every interval in the tables is a 95 % one
 ALPHA = 1.0 - LEVEL               # the test level behind "distinguishable from zero"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from safety_compliance.benchmark.human_eval import SHEET_COLUMNS, draw_cases, write_annotation_kit
+from safety_compliance.annotation_kit import SHEET_COLUMNS, draw_cases, write_annotation_kit
 
 
 def cases(law: str, n: int) -> list[dict]:

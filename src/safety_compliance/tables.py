@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..jsonl import write_text_atomic
+from .jsonl import write_text_atomic
 
 
 def to_markdown(frame: pd.DataFrame, floatfmt: str = ".2f") -> str:
@@ -69,7 +69,7 @@ def interval_text(low: float, high: float) -> str:
 
 def beside_paper(run: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     """Run, paper and run - paper for every cell the two tables share, as rows x (cell, part); the
-    comparison itself is report.versus_paper.compare, the one every table uses."""
+    comparison itself is versus_paper.compare, the one every table uses."""
     from .versus_paper import compare, wide
 
     return wide(compare(run, paper), run.index)
