@@ -14,7 +14,7 @@ from safety_compliance.extrapolate.allocate import (
     allocated_chapter, allocation_messages, allocation_regex, chapter_distribution, missing_rate, parse_chapter)
 from safety_compliance.safety_datasets import DATASETS, get_dataset, load_dataset
 from safety_compliance.extrapolate.filters import FilterSettings, apply_filters, stratified_sample
-from safety_compliance.chapters import CHAPTERS, roman
+from safety_compliance.chapters import chapters_of, roman
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,7 @@ def test_allocated_chapter_reads_the_last_box_after_thinking():
 
 def test_allocation_regex_admits_only_the_laws_chapters():
     pattern = re.compile(allocation_regex("gdpr"))
-    for n, _ in CHAPTERS["gdpr"]:
+    for n, _ in chapters_of("gdpr"):
         assert pattern.fullmatch(f'\\boxed{{"result": "Chapter {roman(n)}"}}')
     assert pattern.fullmatch('<think>short</think>\n\\boxed{"result": "None"}')
     assert not pattern.fullmatch('\\boxed{"result": "Chapter XII"}')

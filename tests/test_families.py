@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from safety_compliance.families import FAMILIES, get_family
-from safety_compliance.chapters import CHAPTERS
+from safety_compliance.chapters import chapters_of
 
 
 def parse(family: str, text: str):
@@ -75,7 +75,7 @@ def test_compliance_chapter_is_read_after_the_reasoning_only():
 
 def test_llama_guard_prompt_lists_the_chapters_as_categories():
     text = FAMILIES["llama_guard"].messages("gdpr", "facts")[0]["content"]
-    for number, title in CHAPTERS["gdpr"]:
+    for number, title in chapters_of("gdpr"):
         assert f"S{number}: {title}." in text
     assert "<BEGIN UNSAFE CONTENT CATEGORIES>" in text and "<END CONVERSATION>" in text
 

@@ -9,21 +9,11 @@ statement of the verdict.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from .case import CASE_FIELDS, DEFAULT_BOUNDS
-
-# How each law is named in prose: short names, long titles and the regulation's number.
-LAW_NAME_PATTERNS: dict[str, list[str]] = {
-    "eu_ai_act": [
-        r"\bEU\s+AI\s+Act\b", r"\bAI\s+Act\b", r"\bArtificial\s+Intelligence\s+Act\b",
-        r"\bRegulation\s+\(EU\)\s+2024/1689\b", r"\b2024/1689\b",
-    ],
-    "gdpr": [
-        r"\bGDPR\b", r"\bGeneral\s+Data\s+Protection\s+Regulation\b",
-        r"\bRegulation\s+\(EU\)\s+2016/679\b", r"\b2016/679\b",
-    ],
-}
+from .laws import get_law
 
 # Statements of a verdict. Words that also describe plain facts are left out on purpose: "a personal
 # data breach" is an event, "the compliance team" a party, "was permitted to enter" an authorisation.
@@ -41,8 +31,12 @@ VERDICT_PATTERNS: list[str] = [
     r"\b(?:a|an|the)\s+(?:prohibited|permitted)\s+(?:AI\s+)?(?:practice|processing|use)\b",
 ]
 
-_LAW_RE = {law: [re.compile(p, re.IGNORECASE) for p in pats] for law, pats in LAW_NAME_PATTERNS.items()}
 _VERDICT_RE = [re.compile(p, re.IGNORECASE) for p in VERDICT_PATTERNS]
+
+
+@lru_cache(maxsize=None)
+def _compiled(patterns: tuple[str, ...]) -> list[re.Pattern]:
+    return [re.compile(p, re.IGNORECASE) for p in patterns]
 
 
 def reason_code(reason: str) -> str:
@@ -52,9 +46,8 @@ def reason_code(reason: str) -> str:
 
 def find_leak(facts: str, law: str) -> str | None:
     """Why `facts` give the answer away (names the law or states the verdict), or None if they do not."""
-    if law not in _LAW_RE:
-        raise KeyError(f"unknown law '{law}'; known: {sorted(_LAW_RE)}")
-    for pattern in _LAW_RE[law]:
+    # How the law is named in prose (short names, long titles, the regulation's number): the registry's.
+    for pattern in _compiled(get_law(law).name_patterns):
         found = pattern.search(facts)
         if found:
             return f"leak_law_name: the facts name the law ({found.group(0)!r})"

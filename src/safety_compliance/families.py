@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import LAW_NAMES
-from .chapters import CHAPTERS, from_roman
+from .chapters import chapters_of, from_roman
+from .laws import get_law
 from .prompts import student_messages
 from .verdict import COMPLIANCE_VOCABULARY, after_think, boxed_contents, final_verdict, normalise
 
@@ -33,14 +33,12 @@ class Family:
 
 
 def _law_name(law: str) -> str:
-    if law not in LAW_NAMES:
-        raise KeyError(f"unknown law '{law}'; known: {sorted(LAW_NAMES)}")
-    return LAW_NAMES[law]
+    return get_law(law).title
 
 
 def _policy(law: str) -> str:
     """The law's chapters as a numbered category list, the taxonomy every guard is given."""
-    return "\n".join(f"S{number}: {title}." for number, title in CHAPTERS[law])
+    return "\n".join(f"S{number}: {title}." for number, title in chapters_of(law))
 
 
 CHAPTER_MENTION = re.compile(r"\bChapter\s+([IVXLC]+|\d+)\b", re.IGNORECASE)
@@ -48,7 +46,7 @@ CHAPTER_MENTION = re.compile(r"\bChapter\s+([IVXLC]+|\d+)\b", re.IGNORECASE)
 
 def chapter_in_text(text: str, law: str) -> int | None:
     """The first chapter of `law` named in the answer after the reasoning ("Chapter III", "chapter 3")."""
-    valid = {number for number, _ in CHAPTERS[law]}
+    valid = {number for number, _ in chapters_of(law)}
     for match in CHAPTER_MENTION.finditer(after_think(text)):
         token = match.group(1)
         try:
@@ -118,7 +116,7 @@ def llama_guard_chapter(text: str, law: str) -> int | None:
     lines = _lines(text)
     if llama_guard_parse(text) != "prohibited" or len(lines) < 2:
         return None
-    valid = {number for number, _ in CHAPTERS[law]}
+    valid = {number for number, _ in chapters_of(law)}
     for code in lines[1].split(","):
         match = LLAMA_GUARD_CATEGORY.match(code.strip())
         if match and int(match.group(1)) in valid:

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from . import LABELS
-from .chapters import CHAPTERS
+from .chapters import chapters_of
 
 LEVEL = 0.95                      # every interval in the tables is a 95 % one
 ALPHA = 1.0 - LEVEL               # the test level behind "distinguishable from zero"
@@ -87,7 +87,7 @@ def chapter_cells(scored: pd.DataFrame, law: str) -> pd.DataFrame:
     """One row per chapter of `law` (`Ch.1` ...; n = 0 and NaN where the run has no case) and `Avg`
     (the micro-average over the whole split), with the columns of CELL_COLUMNS."""
     rows = {chapter_column(number): cell(scored.loc[scored["chapter"] == number, "correct"])
-            for number, _ in CHAPTERS[law]}
+            for number, _ in chapters_of(law)}
     rows["Avg"] = cell(scored["correct"])
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=CELL_COLUMNS)
     frame.index.name = "chapter"

@@ -23,25 +23,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .laws import REGISTRY, get_law
+from .registry import STUDENT_STAGES
+
 COLUMNS = ["row", "cell", "this run", "ci_low", "ci_high", "paper", "difference", "note"]
 Caveat = Callable[[str, str], "str | None"]     # (row label, cell label) -> reason, or None
 
 # --- Why the paper's own cells are not comparable (facts about the paper, checked against its
-# numbers in config/paper_results.yaml by tests/test_report_versus_paper.py).
+# numbers in config/paper_results.yaml by tests/test_versus_paper.py).
 CHAPTER_COLUMNS = (
     "not comparable: the paper's chapter columns are not the law's chapters (e.g. the accuracies in its AI Act "
     "'Ch.4' imply 55 test cases; Chapter IV, Article 50 alone, can give at most 14); only Avg is comparable")
 REPEATED_GRPO_ROW = (
     "not comparable: this row of the paper's appendix repeats, number for number, the Qwen3-8B-based GRPO "
     "row of its main table")
-UNDERIVABLE_GDPR_GAIN = (
-    "not comparable: the paper's 11.64 follows from no pair of its numbers (Table 7: GRPO - base = "
-    "77.27 - 66.40 = 10.87, SFT - base = 78.06 - 66.40 = 11.66)")
-REPEATED_ROW_GAIN = (
-    "not comparable: the paper's 7.12 is its appendix GRPO row (a repeat of Table 3's Qwen3-8B-based GRPO "
-    "row, 66.86) minus the Qwen2.5 base (59.74), not a gain of GRPO on Qwen2.5")
-ACCURACY_TABLES = ("table3", "table4", "table6", "table7")
-APPENDIX_TABLES = ("table6", "table7")
 
 
 def norm_label(label: Any) -> str:
@@ -51,20 +46,32 @@ def norm_label(label: Any) -> str:
     return re.sub(r"[^a-z0-9]", "", text)
 
 
+def appendix_tables() -> set[str]:
+    """The paper's Appendix B accuracy tables (`table6`, `table7`), as the law registry numbers them."""
+    return {f"table{law.paper.appendix_table}" for law in REGISTRY.values() if law.paper}
+
+
+def accuracy_tables() -> set[str]:
+    """Every accuracy table of the paper (`table3` ... `table7`)."""
+    return {f"table{law.paper.table}" for law in REGISTRY.values() if law.paper} | appendix_tables()
+
+
 def paper_caveat(table: str, row: str, cell: str) -> str | None:
     """Why the paper's own cell (`row`, `cell`) of results table `table` cannot be compared, or None."""
-    if table in ACCURACY_TABLES and norm_label(cell).startswith("ch"):
+    if table in accuracy_tables() and norm_label(cell).startswith("ch"):
         return CHAPTER_COLUMNS
-    if table in APPENDIX_TABLES and norm_label(row) == norm_label("Compliance-Reasoner-GRPO"):
+    if table in appendix_tables() and norm_label(row) == norm_label(STUDENT_STAGES["grpo"]):
         return REPEATED_GRPO_ROW
     return None
 
 
 def gain_caveat(law: str, stage: str, appendix: bool) -> str | None:
-    """Why a gain the paper quotes in its text cannot be compared (its appendix B gains), or None."""
-    if not appendix:
+    """Why a gain the paper quotes in its text cannot be compared (its appendix B gains: the law
+    registry's note for each law), or None."""
+    numbers = get_law(law).paper
+    if not appendix or numbers is None:
         return None
-    return UNDERIVABLE_GDPR_GAIN if law == "gdpr" else REPEATED_ROW_GAIN
+    return numbers.appendix_gain_note
 
 
 def _row_label(value: Any) -> str:

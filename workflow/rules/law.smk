@@ -1,5 +1,5 @@
 # Stage 1: each law as a tree of clauses and its seed pool (notebook 01, one job per law).
-from safety_compliance.resources import kb_folder
+from safety_compliance.resources import has_privaci, kb_folder
 
 
 def law_source(wildcards):
@@ -12,7 +12,8 @@ def law_source(wildcards):
 rule law_tree:
     input:
         source=law_source,
-        kb=lambda w: kb_folder(w.law),    # the notebook sets its pool beside the knowledge base's
+        # the notebook sets its pool beside the knowledge base's, where PrivaCI-Bench covers the law
+        kb=lambda w: [kb_folder(w.law)] if has_privaci(w.law) else [],
         notebook="notebooks/01_law_tree.ipynb",
     output:
         tree=f"{RESULTS}/law/{{law}}/tree.json",

@@ -13,21 +13,16 @@ from typing import Any
 
 import yaml
 
-from .. import LABELS, LAW_NAMES
-from ..chapters import CHAPTERS
+from .. import LABELS
+from ..chapters import chapters_of
+from ..laws import get_law
 from ..tables import to_markdown
-
-SOURCES = {
-    "eu_ai_act": "Regulation (EU) 2024/1689 (the EU AI Act), Official Journal text from EUR-Lex",
-    "gdpr": "Regulation (EU) 2016/679 (the GDPR), as the GDPRtEXT JSON (CC-BY-4.0)",
-}
-
 
 def counts_table(cases: Sequence[dict[str, Any]], law: str):
     """Cases per chapter, split and label, as a frame (chapters without cases left out)."""
     import pandas as pd
 
-    titles = dict(CHAPTERS[law])
+    titles = dict(chapters_of(law))
     count = Counter((c["chapter"], c["split"], c["label"]) for c in cases)
     rows = []
     for chapter in sorted({c["chapter"] for c in cases}):
@@ -41,8 +36,9 @@ def counts_table(cases: Sequence[dict[str, Any]], law: str):
 
 
 def dataset_card(cases: Sequence[dict[str, Any]], report: dict[str, Any], law: str, scale: str) -> str:
+    entry = get_law(law)
     header = {
-        "pretty_name": f"Safety compliance cases: {LAW_NAMES[law]}",
+        "pretty_name": f"Safety compliance cases: {entry.title}",
         "language": ["en"],
         "task_categories": ["text-classification"],
         "configs": [{"config_name": "default",
@@ -53,15 +49,15 @@ def dataset_card(cases: Sequence[dict[str, Any]], report: dict[str, Any], law: s
     rejected = report.get("rejected_by_reason", {})
     lines = [
         "---", yaml.safe_dump(header, sort_keys=False).strip(), "---", "",
-        f"# Safety compliance cases: {LAW_NAMES[law]} ({scale} scale)", "",
-        f"Compliance cases built from the {LAW_NAMES[law]}: each case is labelled `prohibited` (the "
+        f"# Safety compliance cases: {entry.title} ({scale} scale)", "",
+        f"Compliance cases built from the {entry.title}: each case is labelled `prohibited` (the "
         "conduct breaches the law) or `permitted` (it complies). A verifier reads the "
         "`factual_background` and returns the label; the other fields are the teacher's legal analysis.",
         "",
         "## How it was made", "",
-        f"- **Source**: {SOURCES[law]}. The law is parsed into a tree (chapter > article > paragraph > "
-        "point > sub-point); each root-to-leaf path is a *seed*: the chain of clause texts "
-        "(`seed_id` names it).",
+        f"- **Source**: {entry.citation} (the {entry.title}), {entry.edition}. The law is parsed into a "
+        "tree (chapter > article > paragraph > point > sub-point); each root-to-leaf path is a *seed*: the "
+        "chain of clause texts (`seed_id` names it).",
         f"- **Synthesis**: for each of {report['seeds']} seeds, the teacher `{report['teacher']}` wrote one "
         "prohibited and one permitted case as JSON with five string fields (`parties_involved`, "
         "`factual_background`, `legal_issues`, `arguments`, `jurisdiction`) under a JSON-schema constraint.",

@@ -15,57 +15,67 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..chapters import CHAPTERS
-from ..registry import ModelEntry
+from ..chapters import chapters_of
+from ..laws import get_law
+from ..registry import STUDENT_STAGES, ModelEntry, student_stage
 from ..metrics import chapter_column
 
 GROUP_LABELS = {"general": "General Purpose Models", "guardrail": "LLM Safety Guardrails",
                 "representation": "Representation-Space Guards", "ours": "Our Models"}
 GROUP_ORDER = list(GROUP_LABELS.values())
-STAGE_ROWS = {"sft": "Compliance-Reasoner-SFT", "grpo": "Compliance-Reasoner-GRPO"}
 # Appendix B spells the students "Compliant-Reasoner"; rows are matched under our one spelling.
 PAPER_ROW_ALIASES = {"Compliant-Reasoner-SFT": "Compliance-Reasoner-SFT",
                      "Compliant-Reasoner-GRPO": "Compliance-Reasoner-GRPO"}
-PAPER_KEYS = {(3, "eu_ai_act"): "table3_eu_ai_act_accuracy", (4, "gdpr"): "table4_gdpr_accuracy",
-              (6, "eu_ai_act"): "table6_eu_ai_act_qwen25_base", (7, "gdpr"): "table7_gdpr_qwen25_base"}
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    number: int
     law: str
     base: str                 # the student base whose SFT / GRPO rows this table shows
     appendix: bool            # Tables 6, 7: only the base and its two students
 
     @property
-    def paper_key(self) -> str:
-        return PAPER_KEYS[(self.number, self.law)]
+    def number(self) -> int | None:
+        """The paper's number for this table (the law registry's), None for a law the paper does not cover."""
+        paper = get_law(self.law).paper
+        if paper is None:
+            return None
+        return paper.appendix_table if self.appendix else paper.table
+
+    @property
+    def paper_key(self) -> str | None:
+        paper = get_law(self.law).paper
+        if paper is None:
+            return None
+        return paper.appendix_key if self.appendix else paper.table_key
+
+    @property
+    def stem(self) -> str:
+        """The file name: the paper's (`table3`), or the law's for a law the paper does not cover."""
+        if self.number is not None:
+            return f"table{self.number}"
+        return f"accuracy_{self.law}" + (f"_{self.base}" if self.appendix else "")
+
+    @property
+    def title(self) -> str:
+        if self.number is not None:
+            return f"Table {self.number}"
+        return f"Accuracy on the {get_law(self.law).title}" + (f", {self.base}" if self.appendix else "")
 
 
 def table_specs(laws: list[str], student_bases: list[str]) -> list[TableSpec]:
-    """Tables 3 and 4 for the first student base; 6 and 7 when a second base is configured."""
-    numbers = {"eu_ai_act": (3, 6), "gdpr": (4, 7)}
-    specs = []
-    for position, base in enumerate(student_bases[:2]):
-        for law in laws:
-            specs.append(TableSpec(numbers[law][position], law, base, appendix=position == 1))
-    return sorted(specs, key=lambda s: s.number)
-
-
-def student_stage(name: str, student_bases: list[str]) -> tuple[str, str] | None:
-    """(base, stage) when `name` is one of our students (`{base}-sft`, `{base}-grpo`)."""
-    for base in student_bases:
-        for stage in STAGE_ROWS:
-            if name == f"{base}-{stage}":
-                return base, stage
-    return None
+    """Tables 3 and 4 for the first student base; 6 and 7 when a second base is configured (for a law
+    the paper does not cover, tables named after it), the paper's in its order."""
+    specs = [TableSpec(law, base, appendix=position == 1)
+             for position, base in enumerate(student_bases[:2]) for law in laws]
+    return sorted(specs, key=lambda s: (s.number is None, s.number or 0, s.stem))
 
 
 def row_of(entry: ModelEntry, student_bases: list[str]) -> tuple[str, str]:
     """(row name, group label) of a model in the paper's tables."""
     student = student_stage(entry.name, student_bases)
     if student:
-        return STAGE_ROWS[student[1]], GROUP_LABELS["ours"]
+        return STUDENT_STAGES[student[1]], GROUP_LABELS["ours"]
     group = "representation" if entry.backend == "representation" else entry.group
     return entry.label, GROUP_LABELS[group]
 
@@ -85,7 +95,7 @@ def models_in(spec: TableSpec, names: list[str], student_bases: list[str]) -> li
 
 def accuracy_table(rows: list[tuple[str, str, pd.Series]], law: str) -> pd.DataFrame:
     """rows: (row name, group label, chapter accuracies from metrics.chapter_accuracy)."""
-    columns = ["group"] + [chapter_column(n) for n, _ in CHAPTERS[law]] + ["Avg"]
+    columns = ["group"] + [chapter_column(n) for n, _ in chapters_of(law)] + ["Avg"]
     names = [name for name, _, _ in rows]
     if len(set(names)) != len(names):
         raise ValueError(f"two models share a table row name: {sorted(n for n in names if names.count(n) > 1)}")
@@ -99,7 +109,7 @@ def paper_table(paper_results: dict, key: str, law: str) -> pd.DataFrame:
     """One of the paper's accuracy tables from config/paper_results.yaml in the same layout."""
     if key not in paper_results:
         raise KeyError(f"paper results have no table '{key}'")
-    columns = ["group"] + [chapter_column(n) for n, _ in CHAPTERS[law]] + ["Avg"]
+    columns = ["group"] + [chapter_column(n) for n, _ in chapters_of(law)] + ["Avg"]
     rows = {PAPER_ROW_ALIASES.get(name, name): values for name, values in paper_results[key].items()}
     frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
     frame.index.name = "Model"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .. import LAWS
+from ..laws import law_names
 from ..slices import add_config_argument
 
 
@@ -74,8 +74,8 @@ def _judge(args) -> int:
             raise ValueError(f"{args.input}:{number}: no 'factual_background' text")
         if "id" not in case:
             raise ValueError(f"{args.input}:{number}: no 'id'")
-        if case.get("law", args.law) not in LAWS:
-            raise ValueError(f"{args.input}:{number}: unknown law '{case['law']}'; known: {list(LAWS)}")
+        if case.get("law", args.law) not in law_names():
+            raise ValueError(f"{args.input}:{number}: unknown law '{case['law']}'; known: {list(law_names())}")
     with _open_guard(args, config) as guard:
         if args.facts:
             print(json.dumps(guard.judge(args.facts, law=args.law).to_dict(), ensure_ascii=False, indent=2))
@@ -93,7 +93,7 @@ def _judge(args) -> int:
 def register(subparsers) -> None:
     ev = subparsers.add_parser("evaluate", help="ask one registry model for verdicts on a law's test split")
     ev.add_argument("--model", required=True, help="registry name (config/models.yaml or a trained student)")
-    ev.add_argument("--law", required=True, choices=LAWS)
+    ev.add_argument("--law", required=True, choices=law_names())
     add_config_argument(ev)
     ev.add_argument("--results-dir", default="results")
     ev.add_argument("--output", default=None, help="default: {results-dir}/eval/{law}/{model}.jsonl")
@@ -103,7 +103,7 @@ def register(subparsers) -> None:
     judge = subparsers.add_parser("judge", help="verdict of a trained compliance reasoner on a case")
     judge.add_argument("facts", nargs="?", default=None, help="the facts of one case")
     judge.add_argument("--model", required=True, help="registry name, or a model folder, hub id or API model")
-    judge.add_argument("--law", default="gdpr", choices=LAWS, help="the law (cases in --input may set their own)")
+    judge.add_argument("--law", default="gdpr", choices=law_names(), help="the law (cases in --input may set their own)")
     judge.add_argument("--input", default=None, help="JSONL of cases with 'id' and 'factual_background'")
     judge.add_argument("--output", default=None, help="JSONL of verdicts (with --input)")
     judge.add_argument("--backend", default="hf", choices=("hf", "openai", "vllm"),

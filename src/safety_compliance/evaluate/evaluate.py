@@ -12,18 +12,15 @@ from typing import Any
 
 import pandas as pd
 
-from .. import LAW_NAMES
 from ..jsonl import read_jsonl, write_jsonl
-from ..registry import get_model, registry_of
+from ..laws import get_law, titles
+from ..resources import has_privaci
+from ..registry import evaluated_students, get_model, registry_of, student_bases
 from ..tables import interval_text, write_csv, write_table
 from ..versus_paper import compare, matched, paper_caveat
 from .. import metrics
 from .accuracy_tables import accuracy_table, models_in, paper_table, row_of, table_specs
 from .predict import predict
-
-
-def student_bases(cfg: dict) -> list[str]:
-    return list(cfg.get("train", {}).get("students", []))
 
 
 def split_path(results_dir: str | Path, law: str, split: str) -> Path:
@@ -115,7 +112,7 @@ def gains_table(cfg: dict, results_dir: str | Path = "results") -> pd.DataFrame:
                 gain = metrics.paired_gain(was, now, resamples=settings.get("bootstrap", 1000),
                                            seed=settings.get("seed", 0))
                 rows.append({"base": registry[base].label, "comparison": comparison,
-                             "law": LAW_NAMES.get(scope, scope), "before model": before, "after model": after,
+                             "law": titles().get(scope, scope), "before model": before, "after model": after,
                              **gain, "reading": metrics.gain_reading(gain)})
     columns = ["base", "comparison", "law", "before model", "after model", *metrics.GAIN_COLUMNS, "reading"]
     return pd.DataFrame(rows, columns=columns)
@@ -160,22 +157,24 @@ def build_tables(cfg: dict, results_dir: str | Path = "results", tables_dir: str
             cells.append(per_cell.reset_index().assign(model=name))
         table = accuracy_table(rows, spec.law)
         cell_frame = pd.concat(cells, ignore_index=True)[["model", "chapter", *metrics.CELL_COLUMNS]]
-        stem = f"table{spec.number}"
+        stem = spec.stem
         write_table(table, tables_dir / stem,
-                    f"Table {spec.number}: accuracy (%) per chapter on the {LAW_NAMES[spec.law]} test split "
+                    f"{spec.title}: accuracy (%) per chapter on the {get_law(spec.law).title} test split "
                     f"({scale} scale); n = test cases per column",
                     header=_column_header(cell_frame), intervals=_interval_table(table, cell_frame),
-                    intervals_caption=f"Table {spec.number}, 95 % Wilson score intervals (%) of the accuracies above")
+                    intervals_caption=f"{spec.title}, 95 % Wilson score intervals (%) of the accuracies above")
         write_csv(cell_frame, tables_dir / f"{stem}_cells.csv")
+        made[stem] = table
+        made[f"{stem}_cells"] = cell_frame
+        if spec.paper_key is None:      # a law the paper does not report on has nothing to compare
+            continue
         intervals = {(r.model, r.chapter): (r.ci_low, r.ci_high) for r in cell_frame.itertuples(index=False)}
         versus = matched(compare(table, paper_table(paper_results, spec.paper_key, spec.law),
                                  caveats=[lambda row, col, stem=stem: paper_caveat(stem, row, col)],
                                  intervals=intervals))
         write_table(versus, tables_dir / f"{stem}_vs_paper",
-                    f"Table {spec.number}, this run ({scale} scale) beside the paper: run - paper where the "
+                    f"{spec.title}, this run ({scale} scale) beside the paper: run - paper where the "
                     "cells are comparable, the reason where they are not")
-        made[stem] = table
-        made[f"{stem}_cells"] = cell_frame
         made[f"{stem}_vs_paper"] = versus
     summary = summary_table(cfg, models, cfg["laws"], results_dir)
     write_table(summary, tables_dir / "eval_summary",
@@ -196,14 +195,6 @@ def prediction_rows(records: list[dict[str, Any]]) -> pd.DataFrame:
     if "raw" in frame:
         frame["raw"] = frame["raw"].str.slice(0, 120)
     return frame
-
-
-def privaci_models(cfg: dict) -> list[str]:
-    """The students whose cross-benchmark check runs: every student of `evaluate.models`."""
-    bases = student_bases(cfg)
-    from .accuracy_tables import student_stage
-
-    return [m for m in cfg["evaluate"]["models"] if student_stage(m, bases)]
 
 
 def privaci_path(results_dir: str | Path, law: str, model: str) -> Path:
@@ -228,15 +219,17 @@ def evaluate_privaci(cfg: dict, model: str, law: str, results_dir: str | Path = 
 
 def build_privaci_table(cfg: dict, results_dir: str | Path = "results", tables_dir: str | Path | None = None,
                         compute_missing: bool = False) -> pd.DataFrame | None:
-    """results/tables/table_privaci.{csv,tex,md}; None when no student is evaluated."""
+    """results/tables/table_privaci.{csv,tex,md}; None when no student is evaluated or PrivaCI-Bench covers
+    none of the laws."""
     from .privaci_cases import privaci_table
 
-    models = privaci_models(cfg)
-    if not models:
+    models = evaluated_students(cfg)
+    laws = [law for law in cfg["laws"] if has_privaci(law)]
+    if not models or not laws:
         return None
     registry = registry_of(cfg, results_dir)
     results = {}
-    for law in cfg["laws"]:
+    for law in laws:
         cases = privaci_cases(cfg, law)
         for model in models:
             path = privaci_path(results_dir, law, model)
@@ -246,11 +239,11 @@ def build_privaci_table(cfg: dict, results_dir: str | Path = "results", tables_d
             results[(model, law)] = metrics.join(cases, read_jsonl(path))
     table, cells = privaci_table(results, {m: registry[m].label for m in models})
     tables_dir = Path(tables_dir or Path(results_dir) / "tables")
-    header = {f"{LAW_NAMES[law]} acc": f"{LAW_NAMES[law]} acc (n={n})"
+    header = {f"{get_law(law).title} acc": f"{get_law(law).title} acc (n={n})"
               for law, n in cells.groupby("law")["n"].max().items()}
     intervals = table.copy().astype(object)
     for record in cells.itertuples(index=False):
-        intervals.loc[record.model, f"{LAW_NAMES[record.law]} acc"] = interval_text(record.ci_low, record.ci_high)
+        intervals.loc[record.model, f"{get_law(record.law).title} acc"] = interval_text(record.ci_low, record.ci_high)
     intervals = intervals[[c for c in intervals.columns if c.endswith(" acc")]]
     write_table(table, tables_dir / "table_privaci",
                 f"Our students on PrivaCI-Bench cases (prohibit / permit; not applicable left out; "

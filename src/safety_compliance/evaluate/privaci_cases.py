@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import LAW_NAMES
 from .. import metrics
+from ..laws import get_law
+from ..resources import privaci_cases_folder
 
-FOLDERS = {"eu_ai_act": "AI_ACT", "gdpr": "GDPR"}
 LABELS = {"prohibit": "prohibited", "permit": "permitted"}
 
 
@@ -24,9 +24,7 @@ def load_privaci_cases(cases_root: str | Path, law: str, sample: int | None, see
     records: id, law, label, factual_background, chapter (None)."""
     from datasets import load_from_disk
 
-    if law not in FOLDERS:
-        raise KeyError(f"PrivaCI-Bench has no cases for law '{law}'; known: {sorted(FOLDERS)}")
-    folder = Path(cases_root) / FOLDERS[law]
+    folder = Path(privaci_cases_folder(str(cases_root), law))
     if not folder.is_dir():
         raise FileNotFoundError(f"no PrivaCI-Bench cases at {folder}; run `safety-compliance resources fetch`")
     data = load_from_disk(str(folder))
@@ -53,10 +51,10 @@ def privaci_table(results: dict[tuple[str, str], pd.DataFrame], labels: dict[str
         numbers = metrics.summary(frame)
         name = labels.get(model, model)
         row = rows.setdefault(name, {})
-        row[f"{LAW_NAMES[law]} acc"] = numbers["accuracy"]
-        row[f"{LAW_NAMES[law]} macro-F1"] = numbers["f1_macro"]
-        row[f"{LAW_NAMES[law]} F1 prohibited"] = numbers["f1_prohibited"]
-        row[f"{LAW_NAMES[law]} unparsed"] = numbers["unparsed_rate"]
+        row[f"{get_law(law).title} acc"] = numbers["accuracy"]
+        row[f"{get_law(law).title} macro-F1"] = numbers["f1_macro"]
+        row[f"{get_law(law).title} F1 prohibited"] = numbers["f1_prohibited"]
+        row[f"{get_law(law).title} unparsed"] = numbers["unparsed_rate"]
         cells.append({"model": name, "law": law, **{k: numbers[k] for k in metrics.CELL_COLUMNS}})
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "Model"

@@ -13,16 +13,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .. import LAW_NAMES  # noqa: E402
-from ..chapters import CHAPTERS, roman  # noqa: E402
+from ..chapters import chapters_of, roman  # noqa: E402
+from ..laws import get_law  # noqa: E402
 from .allocate import chapter_distribution, missing_rate  # noqa: E402
 from ..safety_datasets import get_dataset  # noqa: E402
 
-FIGURE_OF_LAW = {"eu_ai_act": 2, "gdpr": 3}
+
+def figure_stem(law: str) -> str:
+    """The figure's file name: the paper's figure of the law (figure2, figure3), else one named after the law."""
+    paper = get_law(law).paper
+    return f"figure{paper.figure}" if paper else f"figure_allocation_{law}"
 
 
 def chapter_label(law: str, number: int, width: int = 38) -> str:
-    title = dict(CHAPTERS[law])[number]
+    title = dict(chapters_of(law))[number]
     return textwrap.shorten(f"Ch. {roman(number)}: {title}", width=width, placeholder="...")
 
 
@@ -46,9 +50,9 @@ def chapter_figure(allocations: dict[str, Sequence[int | None]], law: str, stem:
     frame = distribution_frame(allocations, law)
     names = list(allocations)
     sns.set_theme(style="whitegrid", context="paper")
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names) + 2.4, 0.32 * len(CHAPTERS[law]) + 1.6),
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names) + 2.4, 0.32 * len(chapters_of(law)) + 1.6),
                              sharey=True, squeeze=False)
-    order = [chapter_label(law, n) for n, _ in CHAPTERS[law]]
+    order = [chapter_label(law, n) for n, _ in chapters_of(law)]
     for ax, name in zip(axes[0], names):
         display = get_dataset(name).display
         part = frame[frame["dataset"] == display]
@@ -59,7 +63,8 @@ def chapter_figure(allocations: dict[str, Sequence[int | None]], law: str, stem:
         ax.set_xlabel("% of samples")
         ax.set_ylabel("")
         ax.tick_params(axis="y", labelsize=7)
-    title = f"Figure {FIGURE_OF_LAW.get(law, '')}: chapter allocation under the {LAW_NAMES[law]}"
+    paper = get_law(law).paper
+    title = (f"Figure {paper.figure}: chapter" if paper else "Chapter") + f" allocation under the {get_law(law).title}"
     fig.suptitle(title + (f" ({note})" if note else ""), fontsize=9)
     fig.tight_layout()
     stem = Path(stem)

@@ -18,11 +18,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .. import LAW_NAMES
 from ..case import CASE_FIELDS, parse_case
 from ..case import case_schema as benchmark_case_schema
 from ..case_validation import reason_code, validate_case
 from ..chapters import chapter_title, roman
+from ..laws import get_law
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import render
 from ..verdict import after_think
@@ -51,9 +51,9 @@ def case_messages(law: str, text: str, label: str, chapter: int | None,
     if label not in VERDICT_OF:
         raise ValueError(f"a sample labelled {label!r} cannot become a case; expected 'safe' or 'unsafe'")
     if check_procedure(procedure) == "paper":
-        return render("extrapolate_case_paper", law_name=LAW_NAMES[law], sample=text)
+        return render("extrapolate_case_paper", law_name=get_law(law).title, sample=text)
     ch = {"numeral": roman(chapter), "title": chapter_title(law, chapter)} if chapter else None
-    return render("extrapolate_case", law_name=LAW_NAMES[law], sample=text, chapter=ch,
+    return render("extrapolate_case", law_name=get_law(law).title, sample=text, chapter=ch,
                   verdict=VERDICT_OF[label], safety_label=label)
 
 

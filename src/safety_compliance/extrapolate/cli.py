@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .. import LAWS
+from ..laws import law_names
 from ..slices import add_config_argument, job_config
 from ..safety_datasets import DATASETS
 
@@ -71,7 +71,7 @@ def register(subparsers) -> None:
         if dataset:
             p.add_argument("--dataset", required=True, choices=sorted(DATASETS))
         if law:
-            p.add_argument("--law", required=True, choices=LAWS)
+            p.add_argument("--law", required=True, choices=law_names())
         p.set_defaults(run=run)
         return p
 

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .. import LAW_NAMES
+from ..laws import get_law
 from ..tables import interval_text
 from ..versus_paper import compare, matched
 from ..safety_datasets import get_dataset
@@ -81,8 +81,8 @@ def missing_table(allocations: dict[tuple[str, str], Sequence[int | None]], pape
         pooled: list[int | None] = []
         for law in laws:
             chapters = list(allocations.get((name, law), []))
-            row[f"n ({LAW_NAMES[law]})"] = len(chapters)
-            row[f"Missing % ({LAW_NAMES[law]})"] = missing_rate(chapters) if chapters else float("nan")
+            row[f"n ({get_law(law).title})"] = len(chapters)
+            row[f"Missing % ({get_law(law).title})"] = missing_rate(chapters) if chapters else float("nan")
             pooled += chapters
         row["Missing % (both)"] = missing_rate(pooled) if pooled else float("nan")
         row["Paper missing %"] = reference.get(spec.paper_key, float("nan"))
@@ -103,7 +103,7 @@ def table5(scores: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
         by_dataset = part.set_index("dataset")
         rows.append([(by_dataset.loc[d, "n" if m == "n" else METRICS[m]] if d in by_dataset.index else float("nan"))
                      for d in datasets for m in ("n", *METRICS)])
-        index.append((LAW_NAMES[law], GROUP_NAMES.get(group, group), model))
+        index.append((get_law(law).title, GROUP_NAMES.get(group, group), model))
     return pd.DataFrame(rows, columns=pd.MultiIndex.from_tuples(columns),
                         index=pd.MultiIndex.from_tuples(index, names=["Law", "Group", "Model"]))
 
@@ -112,7 +112,7 @@ def table5_intervals(scores: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFr
     """Table 5's rows with each accuracy's 95 % Wilson interval as text, one column per dataset."""
     frame = table5(scores, datasets).xs("Acc", axis=1, level=1).astype(object)
     for record in scores.itertuples(index=False):
-        row = (LAW_NAMES[record.law], GROUP_NAMES.get(record.group, record.group), record.model)
+        row = (get_law(record.law).title, GROUP_NAMES.get(record.group, record.group), record.model)
         frame.loc[row, get_dataset(record.dataset).display] = interval_text(record.ci_low, record.ci_high)
     frame.columns = [f"{c} Acc" for c in frame.columns]
     return frame
@@ -132,10 +132,10 @@ def table5_vs_paper(scores: pd.DataFrame, paper: dict[str, Any]) -> pd.DataFrame
     run_rows: dict[tuple[str, str], dict[str, float]] = {}
     intervals = {}
     for record in scores.itertuples(index=False):
-        row = run_rows.setdefault((LAW_NAMES[record.law], record.model), {})
+        row = run_rows.setdefault((get_law(record.law).title, record.model), {})
         row[f"{names[record.dataset]} Acc"] = record.acc
         row[f"{names[record.dataset]} macro-F1"] = record.f1_macro
-        intervals[(f"{LAW_NAMES[record.law]} / {record.model}", f"{names[record.dataset]} Acc")] = (
+        intervals[(f"{get_law(record.law).title} / {record.model}", f"{names[record.dataset]} Acc")] = (
             record.ci_low, record.ci_high)
     run = pd.DataFrame.from_dict(run_rows, orient="index")
     by_key = {get_dataset(d).paper_key: names[d] for d in datasets}

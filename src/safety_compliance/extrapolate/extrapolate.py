@@ -17,7 +17,7 @@ from typing import Any
 
 from ..jsonl import read_jsonl, write_json, write_jsonl
 from ..llm.types import Completion, Generator, Request
-from ..registry import ModelEntry, get_model, registry_of
+from ..registry import ModelEntry, get_model, registry_of, role_model
 from .allocate import allocate, allocation_requests
 from .case_writer import case_requests, generate_cases
 from .classify import classify, classify_requests
@@ -52,18 +52,6 @@ def model_entry(cfg: dict[str, Any], name: str, results_dir: str | Path = "resul
         raise FileNotFoundError(f"{name}: no trained model at {entry.model}; run the training stage first "
                                 "(notebook 06 / rule grpo)")
     return entry
-
-
-def role_model(cfg: dict[str, Any], role: str) -> str:
-    """The model name for `allocator` or `case_writer`; null means the first student's GRPO model,
-    the paper's choice."""
-    name = settings(cfg).get(role)
-    if name:
-        return name
-    students = cfg.get("train", {}).get("students") or []
-    if not students:
-        raise KeyError(f"extrapolate.{role} is null and train.students names no student to take it from")
-    return f"{students[0]}-grpo"
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from ..jsonl import read_jsonl
 from ..tables import write_csv, write_table
 from . import dataset_tables as tables
 from .classify import score_frame, scores
-from .allocation_figures import FIGURE_OF_LAW, chapter_figure
+from .allocation_figures import chapter_figure, figure_stem
 from .extrapolate import dataset_dir, law_dir, model_entry, settings, stage_dir
 
 
@@ -86,7 +86,7 @@ def write_outputs(cfg: dict[str, Any], results_dir: str | Path, figures_dir: str
     figures = []
     for law in cfg["laws"]:
         per_dataset = {d: alloc[(d, law)] for d in datasets}
-        figures += chapter_figure(per_dataset, law, Path(figures_dir) / f"figure{FIGURE_OF_LAW[law]}", note=scale)
+        figures += chapter_figure(per_dataset, law, Path(figures_dir) / figure_stem(law), note=scale)
 
     generated = case_reports(cfg, results_dir)
     write_table(generated, tables_dir / "extrapolate_cases", f"Generated compliance cases per dataset and law ({scale})")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from ..laws import law_names
 from ..slices import add_config_argument, job_config
 from .law import build
-from ..chapters import CHAPTERS
 
 
 def _build(args) -> int:
@@ -21,7 +21,7 @@ def register(sub) -> None:
     law = sub.add_parser("law", help="law trees and seed pools")
     actions = law.add_subparsers(dest="action", required=True)
     make = actions.add_parser("build", help="parse a law and write tree.json, seeds.jsonl, stats.json")
-    make.add_argument("--law", required=True, choices=sorted(CHAPTERS))
+    make.add_argument("--law", required=True, choices=law_names())
     make.add_argument("--out", required=True, help="folder to write into, e.g. results/law/eu_ai_act")
     add_config_argument(make)
     make.add_argument("--source", default=None,

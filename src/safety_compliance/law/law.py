@@ -7,47 +7,35 @@ from pathlib import Path
 from typing import Any
 
 from ..jsonl import write_json, write_jsonl
-from ..chapters import CHAPTERS
-from .eurlex import parse_ai_act_html
-from .gdprtext import parse_gdpr_json
+from ..laws import get_law, load
+from ..resources import kb_root
 from .privaci_kb import kb_pool
 from .seeds import SeedOptions, seed_stats, tree_seeds
 from .tree import LawTree
 
-OFFICIAL = {
-    "eu_ai_act": ("resources/law/eu_ai_act_2024_1689_oj.html", parse_ai_act_html),
-    "gdpr": ("resources/law/gdpr_2016_679_gdprtext.json", parse_gdpr_json),
-}
-KB_ROOT = "resources/reference/privaci_bench/KBs"
 SEED_FIELDS = ("id", "law", "chapter", "chapter_title", "article", "path", "text")
 
 
-def _known(law: str) -> None:
-    if law not in CHAPTERS:
-        raise ValueError(f"unknown law {law!r}; known laws: {', '.join(sorted(CHAPTERS))}")
-
-
 def parse_official(law: str, source: str | Path | None = None) -> LawTree:
-    """The law's tree from its official text (default: the copy under resources/)."""
-    _known(law)
-    default, parser = OFFICIAL[law]
-    return parser(source or default)
+    """The law's tree from its official text (default: the copy under resources/), by its registered parser."""
+    entry = get_law(law)
+    return load(entry.parser)(source or entry.text_path)
 
 
 def build_pool(law: str, law_cfg: dict[str, Any], source: str | Path | None = None
                ) -> tuple[LawTree, list[dict[str, Any]], dict[str, Any]]:
     """(tree, seeds, stats) for `law` under the config's `law:` block. `source` overrides where the
     official text (seed_source official) or the knowledge-base folder (privaci_kb) is read from."""
-    _known(law)
+    entry = get_law(law)
     options = SeedOptions.from_config(law_cfg)
     if law_cfg["seed_source"] == "official":
-        source = str(source or OFFICIAL[law][0])
+        source = str(source or entry.text_path)
         tree, notes = parse_official(law, source), []
         seeds = tree_seeds(tree, options)
         if options.include_annexes and not tree.nodes_of("annex"):
             notes.append(f"include_annexes has no effect: {law} has no annexes")
     elif law_cfg["seed_source"] == "privaci_kb":
-        source = str(source or KB_ROOT)
+        source = str(source or kb_root())
         tree, seeds, notes = kb_pool(source, law, options)
     else:
         raise ValueError(f"law.seed_source must be official or privaci_kb, not {law_cfg['seed_source']!r}")

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..chapters import chapter_of_article, chapter_title, roman
+from ..laws import PrivaciKB, get_law, load
 from .seeds import OUTSIDE_CHAPTERS, SeedOptions
 from .tree import LawParseError, LawTree, Node, article_id, chapter_id, clause_depth, validate_tree
 
-KB_FOLDERS = {"eu_ai_act": "AI_ACT", "gdpr": "GDPR"}
 _AI_ACT_ID = re.compile(r"EU_AI_ACT\.chapter(\d+)(?:\.section\d+-(\d+))?\.article(\d+)(?:\.(.+))?")
 _GDPR_ID = re.compile(r"Article (\d+)(?:\((\d+)\))?")
 _RECITAL_ID = re.compile(r"Recital (\d+)")
@@ -42,11 +42,19 @@ def _decoded(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _kb(law: str) -> PrivaciKB:
+    kb = get_law(law).privaci
+    if kb is None:
+        raise ValueError(f"{law} has no PrivaCI-Bench knowledge base, so seed_source privaci_kb cannot build its "
+                         "pool; set law.seed_source: official")
+    return kb
+
+
 def load_rows(kb_root: str | Path, law: str) -> list[dict[str, str]]:
     """The knowledge-base rows of `law` as {'id', 'content'}, in the knowledge base's order."""
     from datasets import load_from_disk   # heavy; only this mode needs it
 
-    folder = Path(kb_root) / KB_FOLDERS[law]
+    folder = Path(kb_root) / _kb(law).folder
     if not (folder / "dataset_info.json").is_file():
         raise FileNotFoundError(f"{law}: no PrivaCI-Bench knowledge base at {folder} "
                                 "(a datasets save_to_disk folder); run `safety-compliance resources fetch`")
@@ -132,7 +140,8 @@ def _seed(builder: _Builder, node: Node, text: str) -> dict[str, Any]:
             "depth": clause_depth(trail)}
 
 
-def _ai_act(rows: list[dict[str, str]], builder: _Builder) -> list[dict[str, Any]]:
+def ai_act_seeds(rows: list[dict[str, str]], builder: _Builder, options: SeedOptions) -> list[dict[str, Any]]:
+    """The AI Act's knowledge-base rows as seeds (it holds no recitals)."""
     seeds = []
     for row in rows:
         match = _AI_ACT_ID.fullmatch(row["id"])
@@ -150,7 +159,8 @@ def _ai_act(rows: list[dict[str, str]], builder: _Builder) -> list[dict[str, Any
     return seeds
 
 
-def _gdpr(rows: list[dict[str, str]], builder: _Builder, recitals: bool) -> list[dict[str, Any]]:
+def gdpr_seeds(rows: list[dict[str, str]], builder: _Builder, options: SeedOptions) -> list[dict[str, Any]]:
+    """The GDPR's knowledge-base rows as seeds: its article rows, and its recital rows when asked for."""
     seeds = []
     titles = {}
     for row in rows:
@@ -160,7 +170,7 @@ def _gdpr(rows: list[dict[str, str]], builder: _Builder, recitals: bool) -> list
     for row in rows:
         match, recital = _GDPR_ID.fullmatch(row["id"]), _RECITAL_ID.fullmatch(row["id"])
         if recital:
-            if recitals:
+            if options.include_recitals:
                 number = int(recital.group(1))
                 node = builder.child(builder.root, f"gdpr/rct{number:03d}", "recital", label=str(number),
                                      text=row["content"])
@@ -192,11 +202,12 @@ def kb_pool(kb_root: str | Path, law: str, options: SeedOptions) -> tuple[LawTre
     notes = []
     if options.include_annexes:
         notes.append("include_annexes ignored: the PrivaCI-Bench knowledge base holds no annexes")
-    if options.include_recitals and law == "eu_ai_act":
-        notes.append("include_recitals ignored: the PrivaCI-Bench AI Act knowledge base holds no recitals")
+    kb = _kb(law)
+    if options.include_recitals and not kb.recitals:
+        notes.append(f"include_recitals ignored: the PrivaCI-Bench {get_law(law).title} knowledge base holds no recitals")
     rows = load_rows(kb_root, law)
     builder = _Builder(law)
-    seeds = _ai_act(rows, builder) if law == "eu_ai_act" else _gdpr(rows, builder, options.include_recitals)
+    seeds = load(kb.parser)(rows, builder, options)
     tree = builder.tree()
     validate_tree(tree)
     return tree, sorted(seeds, key=lambda s: s["id"]), notes

@@ -24,14 +24,14 @@ from typing import Any
 import pandas as pd
 
 from ..jsonl import write_text_atomic
-from ..registry import registry_of
+from ..laws import get_law, titles
+from ..registry import STUDENT_STAGES, registry_of
 from .provenance import provenance_lines
 from .pages import read_table
 from ..tables import to_markdown
 from ..versus_paper import gain_caveat, norm_label, paper_caveat, summary_lines
 
 NOT_PRODUCED = "not produced by this run"
-LAW_TITLES = {"eu_ai_act": "EU AI Act", "gdpr": "GDPR"}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -143,17 +143,17 @@ def text_figures(paper: dict, results: Path, laws: list[str], tables: dict[str, 
     text = paper.get("text_figures", {})
     for law in laws:
         seeds = results / "law" / law / "seeds.jsonl"
-        figures.append(Figure(f"seeds, {LAW_TITLES[law]}", _dig(text, "seeds", law), _count_lines(seeds),
+        figures.append(Figure(f"seeds, {get_law(law).title}", _dig(text, "seeds", law), _count_lines(seeds),
                               str(seeds)))
     for law in laws:
         cases = results / "benchmark" / law / "cases.jsonl"
-        figures.append(Figure(f"benchmark cases, {LAW_TITLES[law]}", _dig(text, "benchmark_cases", law),
+        figures.append(Figure(f"benchmark cases, {get_law(law).title}", _dig(text, "benchmark_cases", law),
                               _count_lines(cases), str(cases)))
     for law in laws:
         train = _count_lines(results / "benchmark" / law / "train.jsonl")
         test = _count_lines(results / "benchmark" / law / "test.jsonl")
         split = f"{100 * train / (train + test):.0f}:{100 * test / (train + test):.0f}" if train and test else None
-        figures.append(Figure(f"train:test split, {LAW_TITLES[law]}", text.get("train_test_split"), split,
+        figures.append(Figure(f"train:test split, {get_law(law).title}", text.get("train_test_split"), split,
                               str(results / "benchmark" / law / "{train,test}.jsonl")))
     rates = missing_rates(tables.get("extrapolate_missing_rates"))
     for dataset, value in (_dig(text, "chapter_missing_rate_percent") or {}).items():
@@ -190,16 +190,23 @@ def missing_rates(frame: pd.DataFrame | None) -> dict[str, tuple[float, str]]:
 # (student position, comparison) -> (paper table of that position, before row, after row); position 0
 # is the first student base (the paper's Qwen3-8B, Tables 3-4), 1 the second (Qwen2.5, Tables 6-7).
 GAIN_ROWS = {"SFT vs base": ("base", "sft"), "GRPO vs SFT": ("sft", "grpo"), "GRPO vs base": ("base", "grpo")}
-PAPER_TABLES = {0: {"eu_ai_act": "table3_eu_ai_act_accuracy", "gdpr": "table4_gdpr_accuracy"},
-                1: {"eu_ai_act": "table6_eu_ai_act_qwen25_base", "gdpr": "table7_gdpr_qwen25_base"}}
 PAPER_BASES = {0: "Qwen3-8B", 1: "Qwen2.5-7B-Instruct"}
+
+
+def paper_table_key(position: int, law: str) -> str | None:
+    """The paper's accuracy table of a student position (0: main, 1: appendix) for `law`; None for a law
+    the paper does not report on."""
+    numbers = get_law(law).paper
+    if numbers is None:
+        return None
+    return numbers.table_key if position == 0 else numbers.appendix_key
 
 
 def paper_gain(paper: dict, position: int, comparison: str, law: str) -> tuple[float | None, str, str]:
     """The paper's gain for a student position, comparison and law: (value, where it comes from,
     why it is not comparable or ""). The text's quoted gains first; otherwise the difference of the
     paper table's Avg cells."""
-    if position not in PAPER_TABLES:
+    if position not in PAPER_BASES or paper_table_key(position, law) is None:
         return None, "", ""
     text = paper.get("text_figures", {})
     stage = GAIN_ROWS[comparison][1]
@@ -211,9 +218,9 @@ def paper_gain(paper: dict, position: int, comparison: str, law: str) -> tuple[f
         quoted = _dig(text, "appendix_b_gain_qwen25", law)
         if quoted is not None:
             return float(quoted), "the paper's text (appendix B)", gain_caveat(law, stage, appendix=True) or ""
-    key = PAPER_TABLES[position][law]
+    key = paper_table_key(position, law)
     table = {norm_label(name): row for name, row in (paper.get(key) or {}).items()}
-    names = {"base": PAPER_BASES[position], **{k: f"Compliance-Reasoner-{k.upper()}" for k in ("sft", "grpo")}}
+    names = {"base": PAPER_BASES[position], **STUDENT_STAGES}
     before, after = (_dig(table, norm_label(names[part]), "Avg") for part in GAIN_ROWS[comparison])
     if before is None or after is None:
         return None, "", ""
@@ -234,7 +241,7 @@ def gains_section(paper: dict, tables: dict[str, pd.DataFrame], students: list[s
         return Section(title, [intro, f"{NOT_PRODUCED} (results/tables/eval_gains.csv is absent or empty: the "
                                       "run evaluated no student base together with its SFT and GRPO models)."]), \
             ["gains of training: results/tables/eval_gains.csv"]
-    laws = {title_: law for law, title_ in LAW_TITLES.items()}
+    laws = {title_: law for law, title_ in titles().items()}
     rows = []
     for record in frame.to_dict("records"):
         position = students.index(record["base"]) if record["base"] in students else -1
@@ -318,7 +325,7 @@ def table_sections(paper: dict, tables: dict[str, pd.DataFrame]) -> tuple[list[S
 def build(cfg: dict, paper: dict, results: str | Path = "results") -> tuple[str, list[Section]]:
     """The report's title and sections for the run under `results`."""
     results = Path(results)
-    laws = list(cfg.get("laws", LAW_TITLES))
+    laws = list(cfg.get("laws", titles()))
     tables = read_run_tables(results / "tables")
     figures = text_figures(paper, results, laws, tables)
     figure_rows = pd.DataFrame([f.row() for f in figures])

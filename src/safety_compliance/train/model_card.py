@@ -23,7 +23,8 @@ def model_card(*, stage: str, student: str, base: ModelEntry, base_path: str, sc
     title = f"{STUDENT_STAGES[stage]} ({base.label})"
     lines = [
         "---", f"base_model: {base.model}", "library_name: transformers",
-        "tags: [safety-compliance, eu-ai-act, gdpr, trl, " + stage + "]", "---", "",
+        "tags: [safety-compliance, " + "".join(f"{law.replace('_', '-')}, " for law in data) + "trl, " + stage + "]",
+        "---", "",
         f"# {title}", "",
         f"Stage {'5 (supervised fine-tuning)' if stage == 'sft' else '6 (GRPO)'} of the rebuild of \"Safety "
         "Compliance: Rethinking LLM Safety Reasoning through the Lens of Compliance\" (arXiv:2509.22250). "
