@@ -41,8 +41,7 @@ RENDERED = {
     **{f"family_{name}": (lambda family=family: family.messages("eu_ai_act", FACTS))
        for name, family in FAMILIES.items() if name != "compliance"},
 }
-TEMPLATE_OF = {name: name.removesuffix("_prohibited").removesuffix("_permitted") for name in RENDERED
-               if not name.startswith("family_")}
+TEMPLATE_OF = {name: name.removesuffix("_prohibited").removesuffix("_permitted") for name in RENDERED}
 
 
 def as_text(messages: list[dict[str, str]]) -> str:

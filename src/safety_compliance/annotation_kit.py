@@ -29,7 +29,7 @@ CRITERIA: dict[str, str] = {
 SCORES = (1, 2, 3, 4, 5)
 SHEET_COLUMNS = ["case_id", "law", "annotator", *CRITERIA, "comment"]
 DISPLAY_FIELDS = ("label", *CASE_FIELDS)
-PAGE = Path(__file__).resolve().parents[1] / "data" / "annotation_kit.html"
+PAGE = Path(__file__).resolve().parent / "data" / "annotation_kit.html"
 
 
 def draw_cases(cases: Sequence[dict[str, Any]], per_law: int, seed: int = 0) -> list[dict[str, Any]]:

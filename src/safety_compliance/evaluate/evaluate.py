@@ -12,15 +12,15 @@ from typing import Any
 
 import pandas as pd
 
+from ..families import get_family, predict
 from ..jsonl import read_jsonl, write_jsonl
 from ..laws import get_law, titles
 from ..resources import has_privaci
-from ..registry import evaluated_students, get_model, registry_of, student_bases
+from ..registry import ModelEntry, evaluated_students, get_model, registry_of, student_bases
 from ..tables import interval_text, write_csv, write_table
 from ..versus_paper import compare, matched, paper_caveat
 from .. import metrics
 from .accuracy_tables import accuracy_table, models_in, paper_table, row_of, table_specs
-from .predict import predict
 
 
 def split_path(results_dir: str | Path, law: str, split: str) -> Path:
@@ -45,6 +45,27 @@ def test_cases(cfg: dict, law: str, results_dir: str | Path = "results") -> list
                         settings.get("seed", 0))
 
 
+def model_predictions(entry: ModelEntry, registry: dict[str, ModelEntry], cfg: dict, law: str,
+                      test_cases: list[dict], *, train_cases: list[dict] | None = None,
+                      results_dir: str | Path = "results") -> list[dict[str, Any]]:
+    """The prediction records of `entry` on `test_cases` (sorted by case id by the writer): a generating
+    model is asked through the LLM layer (its cache makes a rerun free) the way its family asks; a
+    representation guard is trained on `train_cases` and applied instead."""
+    settings = cfg.get("evaluate", {})
+    if entry.backend == "representation":
+        from .representation import run_representation_guard
+
+        if not train_cases:
+            raise ValueError(f"representation guard '{entry.name}' needs the train split to learn from")
+        return run_representation_guard(entry, registry, law, train_cases, test_cases,
+                                        cache_dir=Path(results_dir) / "eval" / "features",
+                                        guard_dir=Path(results_dir) / "eval" / "guards")
+    from ..llm import make_generator
+
+    with make_generator(entry, cfg, stage="evaluate") as generator:
+        return predict(get_family(entry.family), generator, law, test_cases, settings.get("max_tokens"))
+
+
 def evaluate_model(cfg: dict, model: str, law: str, results_dir: str | Path = "results",
                    output: str | Path | None = None) -> Path:
     """Write results/eval/{law}/{model}.jsonl: one prediction per selected test case."""
@@ -52,7 +73,7 @@ def evaluate_model(cfg: dict, model: str, law: str, results_dir: str | Path = "r
     entry = get_model(registry, model)
     cases = test_cases(cfg, law, results_dir)
     train = read_jsonl(split_path(results_dir, law, "train")) if entry.backend == "representation" else None
-    records = predict(entry, registry, cfg, law, cases, train_cases=train, results_dir=results_dir)
+    records = model_predictions(entry, registry, cfg, law, cases, train_cases=train, results_dir=results_dir)
     out = Path(output) if output else predictions_path(results_dir, law, model)
     write_jsonl(out, records, sort_key="case_id")
     return out
@@ -211,7 +232,8 @@ def privaci_cases(cfg: dict, law: str) -> list[dict]:
 def evaluate_privaci(cfg: dict, model: str, law: str, results_dir: str | Path = "results",
                      output: str | Path | None = None) -> Path:
     registry = registry_of(cfg, results_dir)
-    records = predict(get_model(registry, model), registry, cfg, law, privaci_cases(cfg, law), results_dir=results_dir)
+    records = model_predictions(get_model(registry, model), registry, cfg, law, privaci_cases(cfg, law),
+                                results_dir=results_dir)
     out = Path(output) if output else privaci_path(results_dir, law, model)
     write_jsonl(out, records, sort_key="case_id")
     return out

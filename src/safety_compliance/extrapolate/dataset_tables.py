@@ -1,4 +1,5 @@
-"""Tables 5 and 8 and the missing rates, and their comparison with the paper's numbers.
+"""Tables 5 and 8 and the missing rates, the scores of the classifiers behind Table 5, and their
+comparison with the paper's numbers.
 
 The comparison is versus_paper's, the one every table uses. A dataset that stands in for the
 paper's (Aegis 1.0 for Aegis 2.0, a subset of PKU-SafeRLHF) measures another quantity, and a missing
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from .. import metrics
 from ..laws import get_law
 from ..tables import interval_text
 from ..versus_paper import compare, matched
@@ -57,6 +59,24 @@ def stand_in(dataset: str) -> str | None:
     if spec.name == spec.paper_key:
         return None
     return f"not comparable: this run's {spec.display} stands in for the paper's {spec.paper_name} ({spec.note})"
+
+
+SCORE_COLUMNS = ["n", "correct", "acc", "ci_low", "ci_high", "f1_macro", "f1_prohibited", "unparsed"]
+
+
+def scores(cases: Sequence[dict[str, Any]], predictions: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """n, correct, accuracy with its 95 % Wilson interval, macro-F1, F1 of prohibited and the unparsed
+    share, in percent (the evaluation's own statistics); an unparsed answer is wrong. NaN with no case."""
+    scored = metrics.join(cases, predictions)
+    numbers = metrics.summary(scored)
+    return {"n": numbers["n"], "correct": numbers["correct"], "acc": numbers["accuracy"],
+            "ci_low": numbers["ci_low"], "ci_high": numbers["ci_high"], "f1_macro": numbers["f1_macro"],
+            "f1_prohibited": numbers["f1_prohibited"], "unparsed": numbers["unparsed_rate"]}
+
+
+def score_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Long scores (law, group, model, dataset and SCORE_COLUMNS) as a frame, for Table 5."""
+    return pd.DataFrame(rows, columns=["law", "group", "model", "dataset", *SCORE_COLUMNS])
 
 
 PROCEDURE_NAMES = {"paper": "paper", "constrained": "constrained (ours)"}

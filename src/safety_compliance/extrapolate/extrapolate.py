@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..families import family_requests, get_family, predict
 from ..jsonl import read_jsonl, write_json, write_jsonl
 from ..llm.types import Completion, Generator, Request
 from ..registry import ModelEntry, get_model, registry_of, role_model
 from .allocate import allocate, allocation_requests
 from .case_writer import case_requests, generate_cases
-from .classify import classify, classify_requests
 from ..safety_datasets import load_dataset
 from .filters import FilterSettings, apply_filters, hf_token_counter, stratified_sample
 
@@ -159,16 +159,18 @@ def run_classifier(cfg: dict[str, Any], model: str, results_dir: str | Path = "r
     """Every configured dataset and law's cases classified by `model`: one model load, one batch."""
     ex = settings(cfg)
     entry = model_entry(cfg, model, results_dir)
-    budget = ex["max_tokens"].get("classify")
+    family = get_family(entry.family)
+    budget = ex["max_tokens"].get("classify")     # caps the family's own budget (demo scale)
     pairs = [(d, law) for d in ex["datasets"] for law in cfg["laws"]]
     out = {}
     with generator_for(entry, cfg, generator) as gen:
         batched = Prefetched(gen)
-        batched.prefetch([r for d, law in pairs
-                          for r in classify_requests(_cases(d, law, results_dir), law, entry, max_tokens=budget)],
-                         desc=f"classify {model}")
+        batched.prefetch([r for d, law in pairs for r in family_requests(
+            family, law, [c["factual_background"] for c in _cases(d, law, results_dir)], budget)],
+            desc=f"classify {model}")
         for dataset, law in pairs:
-            preds = classify(_cases(dataset, law, results_dir), law, entry, batched, max_tokens=budget)
+            # The model sees the case facts only, asked the way its family asks.
+            preds = predict(family, batched, law, _cases(dataset, law, results_dir), budget)
             write_jsonl(law_dir(dataset, law, results_dir) / "predictions" / f"{model}.jsonl", preds,
                         sort_key="case_id")
             out[(dataset, law)] = preds

@@ -12,7 +12,7 @@ import pandas as pd
 from ..jsonl import read_jsonl
 from ..tables import write_csv, write_table
 from . import dataset_tables as tables
-from .classify import score_frame, scores
+from .dataset_tables import score_frame, scores
 from .allocation_figures import chapter_figure, figure_stem
 from .extrapolate import dataset_dir, law_dir, model_entry, settings, stage_dir
 
