@@ -14,11 +14,10 @@ import pytest
 import yaml
 from train_fixtures import train_config, write_inputs
 
-from safety_compliance.train.curves import write_figure4
 from safety_compliance.train.data import sft_records
-from safety_compliance.train.grpo import train_grpo
 from safety_compliance.train.settings import RunSettings, SFTSettings
-from safety_compliance.train.sft import build_sft_trainer, train_sft
+from safety_compliance.train.sft import build_sft_trainer
+from safety_compliance.train.train import train_stage, write_figure4
 
 ROOT = Path(__file__).resolve().parents[1]
 # Enough SFT for the tiny model to learn the answer format, so GRPO groups get different rewards
@@ -66,7 +65,7 @@ def trained(tmp_path_factory, tiny_model):
     tmp = tmp_path_factory.mktemp("train")
     results = write_inputs(tmp / "results")
     cfg = train_config(tmp, tiny_model, **TINY)
-    return cfg, results, train_sft(cfg, "stu", results), train_grpo(cfg, "stu", results)
+    return cfg, results, train_stage(cfg, "sft", "stu", results), train_stage(cfg, "grpo", "stu", results)
 
 
 @pytest.mark.slow

@@ -193,6 +193,10 @@ def get_law(name: str) -> Law:
         raise UnknownLaw(f"unknown law '{name}'; known laws: {', '.join(REGISTRY)}") from None
 
 
+def all_laws() -> tuple[Law, ...]:
+    return tuple(REGISTRY.values())
+
+
 def law_names() -> tuple[str, ...]:
     return tuple(REGISTRY)
 

@@ -23,13 +23,12 @@ import stat
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .laws import REGISTRY, get_law
+from .laws import all_laws, get_law
 from .registry import evaluated_students
 from .safety_datasets import DATASETS
 from .sources import GitHub, Hub, Source
@@ -83,8 +82,8 @@ DATASET_SOURCES: tuple[Source, ...] = (
 def sources() -> tuple[Source, ...]:
     """Every input the workflow can fetch: each registered law's text and PrivaCI-Bench folders, then
     the safety datasets. Read when asked, so a law registered later (laws.register) has its own."""
-    privaci = [law for law, entry in REGISTRY.items() if entry.privaci is not None]
-    return (*(entry.source for entry in REGISTRY.values()),
+    privaci = [law.name for law in all_laws() if law.privaci is not None]
+    return (*(law.source for law in all_laws()),
             *(_privaci(kind, law) for kind in ("kb", "cases") for law in privaci),
             *DATASET_SOURCES)
 
@@ -120,8 +119,8 @@ def _privaci_folder(law: str) -> str:
     # PrivaCI-Bench names each law's folder the same in KBs/ and cases/.
     kb = get_law(law).privaci
     if kb is None:
-        raise KeyError(f"PrivaCI-Bench does not cover {law}; known: "
-                       f"{', '.join(n for n, e in REGISTRY.items() if e.privaci)}")
+        raise KeyError(f"PrivaCI-Bench does not cover {law}; it covers "
+                       f"{', '.join(entry.name for entry in all_laws() if entry.privaci)}")
     return kb.folder
 
 

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from .laws import REGISTRY, get_law
+from .laws import all_laws, get_law
 from .registry import STUDENT_STAGES
 
+PAPER_RESULTS = Path("config/paper_results.yaml")
 COLUMNS = ["row", "cell", "this run", "ci_low", "ci_high", "paper", "difference", "note"]
 Caveat = Callable[[str, str], "str | None"]     # (row label, cell label) -> reason, or None
 
@@ -39,6 +42,11 @@ REPEATED_GRPO_ROW = (
     "row of its main table")
 
 
+def load_paper_results(path: str | Path = PAPER_RESULTS) -> dict[str, Any]:
+    """The paper's published numbers (config/paper_results.yaml), which every comparison reads."""
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
 def norm_label(label: Any) -> str:
     """A label as compared across paper and run: no case, punctuation or trailing parenthesis."""
     text = re.sub(r"\s*\([^()]*\)\s*$", "", str(label)).lower()
@@ -48,12 +56,12 @@ def norm_label(label: Any) -> str:
 
 def appendix_tables() -> set[str]:
     """The paper's Appendix B accuracy tables (`table6`, `table7`), as the law registry numbers them."""
-    return {f"table{law.paper.appendix_table}" for law in REGISTRY.values() if law.paper}
+    return {f"table{law.paper.appendix_table}" for law in all_laws() if law.paper}
 
 
 def accuracy_tables() -> set[str]:
     """Every accuracy table of the paper (`table3` ... `table7`)."""
-    return {f"table{law.paper.table}" for law in REGISTRY.values() if law.paper} | appendix_tables()
+    return {f"table{law.paper.table}" for law in all_laws() if law.paper} | appendix_tables()
 
 
 def paper_caveat(table: str, row: str, cell: str) -> str | None:

@@ -1,4 +1,5 @@
-# Stage 1: each law as a tree of clauses and its seed pool (notebook 01, one job per law).
+# Stage 1: each law as a tree of clauses and its seed pool (notebook 01, one job per law), then seeds per
+# chapter of every law as a table and a figure for the reports.
 from safety_compliance.resources import has_privaci, kb_folder
 
 
@@ -36,3 +37,24 @@ rule law_tree:
 
 
 TARGETS += expand(f"{RESULTS}/law/{{law}}/{{name}}", law=LAWS, name=["tree.json", "seeds.jsonl", "stats.json"])
+
+
+rule law_summary:
+    input:
+        expand(f"{RESULTS}/law/{{law}}/stats.json", law=LAWS),
+    output:
+        multiext(f"{RESULTS}/tables/table_seeds", ".csv", ".tex", ".md"),
+        multiext("paper_figures/figure_seeds", ".png", ".pdf"),
+    log:
+        f"{RESULTS}/logs/law_summary.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/law_summary.tsv"
+    params:
+        config=config_slice("law_summary"),
+    localrule: True
+    shell:
+        "safety-compliance law summary --config {params.config:q} --results {RESULTS} "
+        "--figures paper_figures > {log} 2>&1"
+
+
+TARGETS += [f"{RESULTS}/tables/table_seeds.csv", "paper_figures/figure_seeds.png"]

@@ -26,7 +26,7 @@ def _synthesize(args) -> int:
 
 
 def _distill(args) -> int:
-    from .distill import run_distillation
+    from .benchmark import run_distillation
 
     results = Path(args.results_dir)
     cfg = job_config("distill", args.config, results)
@@ -37,7 +37,7 @@ def _distill(args) -> int:
 
 
 def _human_eval(args) -> int:
-    from .table1 import run_human_eval
+    from .benchmark import run_human_eval
 
     cfg = job_config("human_eval", args.config, args.results_dir)
     laws = args.law or cfg["laws"]

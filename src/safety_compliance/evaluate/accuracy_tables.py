@@ -10,10 +10,8 @@ the paper row for row; a chapter without test cases in this run stays empty.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from ..chapters import chapters_of
 from ..laws import get_law
@@ -114,7 +112,3 @@ def paper_table(paper_results: dict, key: str, law: str) -> pd.DataFrame:
     frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
     frame.index.name = "Model"
     return frame
-
-
-def load_paper_results(path: str | Path = "config/paper_results.yaml") -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))

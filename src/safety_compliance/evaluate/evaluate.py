@@ -1,7 +1,15 @@
-"""The evaluation stage end to end: which cases, which models, prediction files, tables.
+"""The evaluation stage end to end: which cases, which models, prediction files, tables. The rules, the
+CLI (`safety-compliance evaluate`) and notebook 07 call these functions:
 
-Used by the `evaluate` rule (one model on one law, through the CLI) and by notebook 07 (the tables,
-and under nbval the predictions it finds missing).
+    rule              function                 files
+    evaluate,         evaluate_model           results/eval/{law}/{model}.jsonl
+      evaluate_api
+    evaluate_privaci  evaluate_privaci         results/eval/privaci/{law}/{model}.jsonl
+    eval_tables       build_tables,            results/tables/table{3,4,6,7}{,_cells,_vs_paper}, eval_summary,
+                      build_privaci_table      eval_gains, table_privaci{,_cells} (.csv, .tex, .md)
+
+Run alone, notebook 07 makes whatever prediction file is missing (`ensure_predictions`). The guard
+(`safety-compliance judge`, `ComplianceReasoner`) is evaluate.guard.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from ..laws import get_law, titles
 from ..resources import has_privaci
 from ..registry import ModelEntry, evaluated_students, get_model, registry_of, student_bases
 from ..tables import interval_text, write_csv, write_table
-from ..versus_paper import compare, matched, paper_caveat
+from ..versus_paper import compare, load_paper_results, matched, paper_caveat
 from .. import metrics
 from .accuracy_tables import accuracy_table, models_in, paper_table, row_of, table_specs
 
@@ -160,8 +168,6 @@ def build_tables(cfg: dict, results_dir: str | Path = "results", tables_dir: str
                  paper_results: dict | None = None) -> dict[str, pd.DataFrame]:
     """Tables 3, 4 (and 6, 7 with a second student base), each with its per-cell statistics
     (`tableN_cells.csv`) and beside the paper (`tableN_vs_paper`); the summary; the paired gains."""
-    from .accuracy_tables import load_paper_results
-
     tables_dir = Path(tables_dir or Path(results_dir) / "tables")
     paper_results = paper_results if paper_results is not None else load_paper_results()
     registry = registry_of(cfg, results_dir)

@@ -6,17 +6,12 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")                     # files only; notebooks and rules have no display
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from ..chapters import chapters_of, roman  # noqa: E402
-from ..laws import get_law  # noqa: E402
-from .allocate import chapter_distribution, missing_rate  # noqa: E402
-from ..safety_datasets import get_dataset  # noqa: E402
+from ..chapters import chapters_of, roman
+from ..laws import get_law
+from ..safety_datasets import get_dataset
+from .allocate import chapter_distribution, missing_rate
 
 
 def figure_stem(law: str) -> str:
@@ -45,6 +40,12 @@ def distribution_frame(allocations: dict[str, Sequence[int | None]], law: str) -
 def chapter_figure(allocations: dict[str, Sequence[int | None]], law: str, stem: str | Path,
                    *, note: str = "") -> list[Path]:
     """One horizontal bar panel per dataset (chapter names on the axis); writes stem.pdf and stem.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")                 # files only; notebooks and rules have no display
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
     if not allocations:
         raise ValueError(f"no allocations to plot for {law}")
     frame = distribution_frame(allocations, law)

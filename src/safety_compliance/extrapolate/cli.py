@@ -53,7 +53,7 @@ def _classify(args) -> int:
 
 
 def _outputs(args) -> int:
-    from .summary import write_outputs
+    from .extrapolate import write_outputs
 
     outputs = write_outputs(_config(args), args.results_dir, args.figures_dir)
     print("\n".join(str(p) for p in outputs["figures"]))

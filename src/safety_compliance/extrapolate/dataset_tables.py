@@ -9,11 +9,9 @@ rate from our constrained allocation counts chosen Nones: such cells carry the r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from .. import metrics
 from ..laws import get_law
@@ -21,12 +19,7 @@ from ..tables import interval_text
 from ..versus_paper import compare, matched
 from ..safety_datasets import get_dataset
 
-PAPER_RESULTS = Path("config/paper_results.yaml")
 GROUP_NAMES = {"general": "General Purpose Models", "guardrail": "LLM Safety Guardrails", "ours": "Our Models"}
-
-
-def paper_results(path: str | Path = PAPER_RESULTS) -> dict[str, Any]:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
 def table8(reports: dict[str, dict[str, Any]], used: dict[str, dict[str, int]], paper: dict[str, Any]) -> pd.DataFrame:

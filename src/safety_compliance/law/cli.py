@@ -1,4 +1,5 @@
-"""`safety-compliance law build`: a law's tree and seed pool, as the config's `law:` block asks."""
+"""`safety-compliance law {build,summary}`: a law's tree and seed pool, as the config's `law:` block
+asks; seeds per chapter of every configured law."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 from ..laws import law_names
 from ..slices import add_config_argument, job_config
-from .law import build
+from .law import build, write_law_summary
 
 
 def _build(args) -> int:
@@ -14,6 +15,13 @@ def _build(args) -> int:
     stats = build(args.law, cfg, args.out, args.source)
     summary = {k: stats[k] for k in ("law", "seed_source", "seeds", "per_depth", "notes")}
     print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def _summary(args) -> int:
+    cfg = job_config("law_summary", args.config, args.results)
+    for path in write_law_summary(args.results, args.figures, cfg["laws"], cfg["scale"]):
+        print(f"wrote {path}")
     return 0
 
 
@@ -28,3 +36,8 @@ def register(sub) -> None:
                       help="read the law from here instead of resources/ (the HTML or JSON file for "
                            "seed_source official, the knowledge-base folder for privaci_kb)")
     make.set_defaults(run=_build)
+    summary = actions.add_parser("summary", help="seeds per chapter of each law: a table and a figure")
+    add_config_argument(summary)
+    summary.add_argument("--results", default="results")
+    summary.add_argument("--figures", default="paper_figures")
+    summary.set_defaults(run=_summary)

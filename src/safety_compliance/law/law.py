@@ -1,7 +1,16 @@
-"""Build one law's tree and seed pool as the config asks, and write tree.json, seeds.jsonl, stats.json."""
+"""The law stage: each law as a tree of clauses and its seed pool, and seeds per chapter for the reports.
+The rules, the CLI (`safety-compliance law ...`) and notebook 01 call these functions:
+
+    rule         function                    files
+    law_tree     build_pool, write_pool      results/law/{law}/tree.json, seeds.jsonl, stats.json
+                 (the CLI: build)
+    law_summary  write_law_summary           results/tables/table_seeds.{csv,tex,md},
+                                             paper_figures/figure_seeds.{png,pdf}
+"""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -9,7 +18,10 @@ from typing import Any
 from ..jsonl import write_json, write_jsonl
 from ..laws import get_law, load
 from ..resources import kb_root
+from ..tables import write_table
+from ..versus_paper import PAPER_RESULTS
 from .privaci_kb import kb_pool
+from .seed_summary import chapter_frame, paper_seed_counts, plot_seeds_per_chapter, seeds_table
 from .seeds import SeedOptions, seed_stats, tree_seeds
 from .tree import LawTree
 
@@ -64,3 +76,31 @@ def build(law: str, cfg: dict[str, Any], out: str | Path, source: str | Path | N
     tree, seeds, stats = build_pool(law, cfg["law"], source)
     write_pool(out, tree, seeds, stats)
     return stats
+
+
+SEEDS_TABLE = "table_seeds"
+SEEDS_FIGURE = "figure_seeds"
+
+
+def write_law_summary(results_dir: str | Path, figures_dir: str | Path, laws: list[str], scale: str,
+                      paper_results: str | Path = PAPER_RESULTS) -> list[Path]:
+    """Seeds per chapter of each law: results/tables/table_seeds.{csv,tex,md} and
+    {figures_dir}/figure_seeds.{png,pdf}; the caption names the paper's pool where it reports the law."""
+    stats = {}
+    for law in laws:
+        path = Path(results_dir) / "law" / law / "stats.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing; run the law stage first (rule law_tree)")
+        stats[law] = json.loads(path.read_text(encoding="utf-8"))
+    paper = paper_seed_counts(paper_results)
+    beside = ", ".join(f"{paper[law]} {get_law(law).title}" for law in laws if law in paper)
+    written = write_table(seeds_table(stats), Path(results_dir) / "tables" / SEEDS_TABLE,
+                          f"Seeds per chapter of each law ({scale} scale" + (f"; the paper: {beside})" if beside else ")"),
+                          floatfmt=".0f")
+    fig = plot_seeds_per_chapter(chapter_frame(stats))
+    Path(figures_dir).mkdir(parents=True, exist_ok=True)
+    for suffix in (".png", ".pdf"):
+        path = Path(figures_dir) / f"{SEEDS_FIGURE}{suffix}"
+        fig.savefig(path, dpi=150, bbox_inches="tight")
+        written.append(path)
+    return written

@@ -1,4 +1,5 @@
-"""What notebook 01 shows: the trees' shape, seeds per chapter, and both pools beside the paper's."""
+"""What the law stage shows of its pools: the trees' shape, seeds per chapter (notebook 01, and the
+table and figure the reports take in), and both pools beside the paper's."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from ..resources import has_privaci
+from ..versus_paper import PAPER_RESULTS, load_paper_results
 from .privaci_kb import kb_pool
 from .seeds import SeedOptions
 from .tree import LawTree, clause_depth
@@ -39,18 +41,30 @@ def chapter_frame(stats: dict[str, dict[str, Any]]) -> pd.DataFrame:
                          for law, s in stats.items() for row in s["per_chapter"]])
 
 
-def paper_seed_counts(paper_results: str | Path = "config/paper_results.yaml") -> dict[str, int]:
+def seeds_table(stats: dict[str, dict]) -> pd.DataFrame:
+    """One row per chapter, one column of seed counts per law (chapter 0 holds recitals / annexes)."""
+    frame = chapter_frame(stats)
+    wide = frame.pivot_table(index="chapter", columns="law", values="seeds", aggfunc="sum")
+    wide = wide.reindex(columns=list(stats)).fillna(0).astype(int)
+    wide.loc["total"] = wide.sum()
+    wide.columns.name = None
+    return wide.rename_axis("chapter").reset_index().astype({"chapter": str})
+
+
+def paper_seed_counts(paper_results: str | Path = PAPER_RESULTS) -> dict[str, int]:
     """The paper's seed counts: it synthesised one prohibited and one permitted case per seed."""
-    cases = yaml.safe_load(Path(paper_results).read_text(encoding="utf-8"))["text_figures"]["benchmark_cases"]
+    cases = load_paper_results(paper_results)["text_figures"]["benchmark_cases"]
     return {law: n // 2 for law, n in cases.items()}
 
 
 def pools_beside_paper(stats: dict[str, dict[str, Any]], kb_root: str | Path,
-                       paper_results: str | Path = "config/paper_results.yaml") -> pd.DataFrame:
+                       paper_results: str | Path = PAPER_RESULTS) -> pd.DataFrame:
     """Per law: this run's pool, the PrivaCI-Bench pool (article rows, as the paper used) and the paper's."""
     paper = paper_seed_counts(paper_results)
     rows = []
     for law, s in stats.items():
+        if law not in paper or not has_privaci(law):
+            continue        # a law the paper and PrivaCI-Bench do not cover has nothing to stand beside
         kb_seeds = kb_pool(kb_root, law, SeedOptions())[1]
         rows.append({"law": law, "this run": s["seeds"], "this run's source": s["seed_source"],
                      "privaci_kb": len(kb_seeds), "paper": paper[law],

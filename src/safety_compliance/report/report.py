@@ -1,4 +1,14 @@
-"""The paper's numbers beside this run's: every table and text figure, with the difference.
+"""The report stage: the paper's numbers beside this run's, and the pages of Snakemake's HTML report.
+The rules and the CLI (`safety-compliance report ...`) call these functions:
+
+    rule          function             files
+    reproduction  write_reproduction   results/reproduction.md, results/report/reproduction.html,
+                                       results/provenance.json
+    report_table  write_table_page     results/report/tables/{stem}.html
+    report_figure (a copy, no code)    results/report/figures/{stem}.png
+
+The reproduction report sets every table and text figure of the paper beside this run's, with the
+difference.
 
 The report opens with the run's scale (config `scale`, teacher, students, models evaluated, seed
 source), so a demo run on a tiny model is never read as a paper-scale one. It reads whatever the run
@@ -26,8 +36,8 @@ import pandas as pd
 from ..jsonl import write_text_atomic
 from ..laws import get_law, titles
 from ..registry import STUDENT_STAGES, registry_of
-from .provenance import provenance_lines
-from .pages import read_table
+from .provenance import provenance_lines, write_provenance
+from .pages import read_table, table_page
 from ..tables import to_markdown
 from ..versus_paper import gain_caveat, norm_label, paper_caveat, summary_lines
 
@@ -343,8 +353,17 @@ def build(cfg: dict, paper: dict, results: str | Path = "results") -> tuple[str,
 
 
 def write_reproduction(cfg: dict, paper: dict, results: str | Path, markdown_out: str | Path,
-                       html_out: str | Path | None = None) -> None:
+                       html_out: str | Path | None = None, provenance_out: str | Path | None = None) -> None:
+    """The report as Markdown (and HTML); with `provenance_out`, what made the run is written there
+    first, so that the report shows it."""
+    if provenance_out:
+        write_provenance(cfg, provenance_out)
     title, sections = build(cfg, paper, results)
     write_text_atomic(markdown_out, to_markdown_document(title, sections))
     if html_out:
         write_text_atomic(html_out, to_html_document(title, sections))
+
+
+def write_table_page(csv_path: str | Path, out: str | Path) -> None:
+    """A results/tables CSV as a web page, so that Snakemake's HTML report shows it."""
+    write_text_atomic(out, table_page(csv_path))

@@ -17,7 +17,7 @@ def _stage(args) -> int:
 
 def _figure4(args) -> int:
     from ..slices import job_config
-    from .curves import write_figure4
+    from .train import write_figure4
 
     cfg = job_config("figure4", args.config, args.results_dir)
     for path in write_figure4(cfg["train"]["students"], args.results_dir, args.out):
