@@ -13,9 +13,9 @@ from scipy.stats import binomtest
 
 from safety_compliance.config import load_config
 from safety_compliance.evaluate import evaluate as evaluation
-from safety_compliance.versus_paper import load_paper_results
 from safety_compliance.evaluate.accuracy_tables import paper_table, table_specs
 from safety_compliance.jsonl import read_jsonl, write_jsonl
+from safety_compliance.versus_paper import load_paper_results
 
 
 def fixture_cases(law, split, n):

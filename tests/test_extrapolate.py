@@ -10,11 +10,11 @@ from dataclasses import replace
 
 import pytest
 
+from safety_compliance.chapters import chapters_of, roman
 from safety_compliance.extrapolate.allocate import (
     allocated_chapter, allocation_messages, allocation_regex, chapter_distribution, missing_rate, parse_chapter)
-from safety_compliance.safety_datasets import DATASETS, get_dataset, load_dataset
 from safety_compliance.extrapolate.filters import FilterSettings, apply_filters, stratified_sample
-from safety_compliance.chapters import chapters_of, roman
+from safety_compliance.safety_datasets import DATASETS, get_dataset, load_dataset
 
 
 @pytest.fixture(scope="module")

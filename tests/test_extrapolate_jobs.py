@@ -14,10 +14,10 @@ import yaml
 
 from safety_compliance.config import load_config
 from safety_compliance.extrapolate import extrapolate as extrapolation
-from safety_compliance.extrapolate.extrapolate import write_kit, write_outputs
 from safety_compliance.extrapolate.case_writer import (CASE_FIELDS, case_requests, case_schema, generate_cases,
-                                                 parse_completion, parse_markdown_case)
+                                                       parse_completion, parse_markdown_case)
 from safety_compliance.extrapolate.dataset_tables import table5, table5_cells, table5_intervals, table5_vs_paper
+from safety_compliance.extrapolate.extrapolate import write_kit, write_outputs
 from safety_compliance.jsonl import read_jsonl
 from safety_compliance.llm.types import Completion
 from safety_compliance.registry import role_model

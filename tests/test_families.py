@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from safety_compliance.families import FAMILIES, get_family
 from safety_compliance.chapters import chapters_of
+from safety_compliance.families import FAMILIES, get_family
 
 
 def parse(family: str, text: str):

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from safety_compliance.chapters import chapter_of_article, chapters_of, roman
-from safety_compliance.laws import get_law
 from safety_compliance.law.eurlex import parse_ai_act_html
 from safety_compliance.law.gdprtext import parse_gdpr_json
 from safety_compliance.law.tree import LawParseError, LawTree
+from safety_compliance.laws import get_law
 
 AI_ACT_HTML = "law/eu_ai_act_2024_1689_oj.html"
 GDPR_JSON = "law/gdpr_2016_679_gdprtext.json"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from safety_compliance.annotation_kit import CRITERIA
-from safety_compliance.families import FAMILIES
 from safety_compliance.extrapolate.allocate import allocation_messages
 from safety_compliance.extrapolate.case_writer import case_messages
+from safety_compliance.families import FAMILIES
 from safety_compliance.prompts import (TEMPLATES, distill_messages, judge_messages, render, student_messages,
                                        synthesis_messages)
 

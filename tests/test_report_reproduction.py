@@ -10,7 +10,7 @@ import yaml
 
 from safety_compliance.cli import main
 from safety_compliance.report.report import (NOT_PRODUCED, build, paper_gain, to_html_document,
-                                                   to_markdown_document, write_reproduction)
+                                             to_markdown_document, write_reproduction)
 from safety_compliance.versus_paper import compare, matched, paper_caveat
 
 PAPER = {

@@ -16,8 +16,8 @@ import yaml
 from safety_compliance import resources as res
 from safety_compliance.cli import main
 from safety_compliance.config import deep_merge
-from safety_compliance.safety_datasets import DATASETS
 from safety_compliance.resources import InputUnavailable, get_source, provide, source_at, sources
+from safety_compliance.safety_datasets import DATASETS
 from safety_compliance.sources import GitHub, Hub
 
 sys.path.insert(0, str(Path(__file__).parent / "cluster"))

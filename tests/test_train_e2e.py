@@ -136,7 +136,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_model, cap
     state["log_history"].append({"step": last, "killed_run_marker": True})
     state_file.write_text(json.dumps(state))
 
-    train_sft(cfg, "stu", results)
+    train_stage(cfg, "sft", "stu", results)
     assert f"resuming from {out / f'checkpoint-{last}'}" in capsys.readouterr().out
     history = json.loads((out / "trainer_state.json").read_text())["log_history"]
     marker = next(i for i, e in enumerate(history) if e.get("killed_run_marker"))

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from safety_compliance.versus_paper import (CHAPTER_COLUMNS, REPEATED_GRPO_ROW, compare, gain_caveat, matched,
-                                                   norm_label, paper_caveat, summary_lines, wide)
+                                            norm_label, paper_caveat, summary_lines, wide)
 
 PAPER = yaml.safe_load((Path(__file__).parents[1] / "config" / "paper_results.yaml").read_text())
 

@@ -3,7 +3,7 @@
 The sheet comes twice: a CSV to fill in with any spreadsheet, and a self-contained HTML page that
 shows each case beside its legal norm and offers the filled sheet as a CSV download (no server;
 ratings stay in the browser until downloaded). Both produce the same columns, which
-`ratings.read_ratings` reads back.
+`benchmark.ratings.read_ratings` reads back.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .jsonl import write_jsonl, write_text_atomic
 from .case import CASE_FIELDS
+from .jsonl import write_jsonl, write_text_atomic
 
 # The paper's three criteria, rated 1-5; the help text is what annotators read.
 CRITERIA: dict[str, str] = {

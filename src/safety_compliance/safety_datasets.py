@@ -12,7 +12,7 @@ generation never look at a dataset's own format:
 A dataset is read from its file (or folder) under `data_dir`. The workflow's rule `fetch_{name}`
 puts it there, copied from a local data folder or downloaded from its pinned public source
 (`safety_compliance.resources` names every source). Adding a dataset is one `SafetyDataset` entry in
-`DATASETS` and its source in `resources.SOURCES`.
+`DATASETS` and its source in `resources.DATASET_SOURCES`.
 """
 
 from __future__ import annotations

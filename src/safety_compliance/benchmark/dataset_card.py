@@ -18,6 +18,7 @@ from ..chapters import chapters_of
 from ..laws import get_law
 from ..tables import to_markdown
 
+
 def counts_table(cases: Sequence[dict[str, Any]], law: str):
     """Cases per chapter, split and label, as a frame (chapters without cases left out)."""
     import pandas as pd

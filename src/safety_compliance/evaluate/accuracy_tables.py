@@ -15,8 +15,8 @@ import pandas as pd
 
 from ..chapters import chapters_of
 from ..laws import get_law
-from ..registry import STUDENT_STAGES, ModelEntry, student_stage
 from ..metrics import chapter_column
+from ..registry import STUDENT_STAGES, ModelEntry, student_stage
 
 GROUP_LABELS = {"general": "General Purpose Models", "guardrail": "LLM Safety Guardrails",
                 "representation": "Representation-Space Guards", "ours": "Our Models"}
@@ -36,16 +36,13 @@ class TableSpec:
     def number(self) -> int | None:
         """The paper's number for this table (the law registry's), None for a law the paper does not cover."""
         paper = get_law(self.law).paper
-        if paper is None:
-            return None
-        return paper.appendix_table if self.appendix else paper.table
+        return paper and (paper.appendix_table if self.appendix else paper.table)
 
     @property
     def paper_key(self) -> str | None:
+        """The table's key in config/paper_results.yaml, None for a law the paper does not cover."""
         paper = get_law(self.law).paper
-        if paper is None:
-            return None
-        return paper.appendix_key if self.appendix else paper.table_key
+        return paper and (paper.appendix_key if self.appendix else paper.table_key)
 
     @property
     def stem(self) -> str:

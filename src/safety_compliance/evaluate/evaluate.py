@@ -20,14 +20,14 @@ from typing import Any
 
 import pandas as pd
 
+from .. import metrics
 from ..families import get_family, predict
 from ..jsonl import read_jsonl, write_jsonl
 from ..laws import get_law, titles
-from ..resources import has_privaci
 from ..registry import ModelEntry, evaluated_students, get_model, registry_of, student_bases
+from ..resources import has_privaci
 from ..tables import interval_text, write_csv, write_table
 from ..versus_paper import compare, load_paper_results, matched, paper_caveat
-from .. import metrics
 from .accuracy_tables import accuracy_table, models_in, paper_table, row_of, table_specs
 
 

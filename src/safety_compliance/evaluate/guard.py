@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..families import Family, get_family, predict
 from ..llm.types import Generator
 from ..registry import ModelEntry
 from ..verdict import after_think
-from ..families import Family, get_family, predict
 
 THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
 BOXED_TAIL = re.compile(r"\\boxed\{.*$", re.DOTALL)

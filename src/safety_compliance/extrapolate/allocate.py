@@ -23,8 +23,8 @@ from ..chapters import chapter_title, chapters_of, from_roman, roman
 from ..laws import get_law
 from ..llm.types import Constraint, Generator, Request
 from ..prompts import render
-from ..verdict import after_think, boxed_contents
 from ..safety_datasets import Record
+from ..verdict import after_think, boxed_contents
 
 # "Chapter III", "chapter 3", "CHAPTER iii: Rights of ...": the number is the word after "chapter".
 _CHAPTER = re.compile(r"\bchapter\s+([0-9]+|[ivxlcdm]+)\b", re.IGNORECASE)

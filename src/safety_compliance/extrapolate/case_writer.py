@@ -25,9 +25,9 @@ from ..chapters import chapter_title, roman
 from ..laws import get_law
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import render
+from ..safety_datasets import SAFE, UNSAFE, Record
 from ..verdict import after_think
 from .allocate import check_procedure
-from ..safety_datasets import SAFE, UNSAFE, Record
 
 VERDICT_OF = {UNSAFE: "prohibited", SAFE: "permitted"}
 

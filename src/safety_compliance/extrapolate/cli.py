@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from ..laws import law_names
-from ..slices import add_config_argument, job_config
 from ..safety_datasets import DATASETS
+from ..slices import add_config_argument, job_config
 
 # subcommand -> the workflow rule whose job it is
 RULES = {"samples": "extrapolate_samples", "allocate": "allocate", "cases": "extrapolate_cases",

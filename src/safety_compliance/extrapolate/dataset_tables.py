@@ -15,9 +15,9 @@ import pandas as pd
 
 from .. import metrics
 from ..laws import get_law
+from ..safety_datasets import get_dataset
 from ..tables import interval_text
 from ..versus_paper import compare, matched
-from ..safety_datasets import get_dataset
 
 GROUP_NAMES = {"general": "General Purpose Models", "guardrail": "LLM Safety Guardrails", "ours": "Our Models"}
 

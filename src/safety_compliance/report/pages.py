@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-
 STYLE = ("body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
          "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}th{background:#eee}")
 

@@ -36,10 +36,10 @@ import pandas as pd
 from ..jsonl import write_text_atomic
 from ..laws import get_law, titles
 from ..registry import STUDENT_STAGES, registry_of
-from .provenance import provenance_lines, write_provenance
-from .pages import read_table, table_page
 from ..tables import to_markdown
 from ..versus_paper import gain_caveat, norm_label, paper_caveat, summary_lines
+from .pages import read_table, table_page
+from .provenance import provenance_lines, write_provenance
 
 NOT_PRODUCED = "not produced by this run"
 

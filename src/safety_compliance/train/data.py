@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import LABELS
-from ..laws import law_names
 from ..jsonl import read_jsonl
+from ..laws import law_names
 from ..prompts import student_messages
 
 
