@@ -15,9 +15,7 @@ import yaml
 from benchmark_fakes import seed_records
 
 from loopback_openai import LoopbackOpenAI, scripted_answer
-from safety_compliance.benchmark.build import run_synthesis
-from safety_compliance.benchmark.distill import run_distillation
-from safety_compliance.benchmark.table1 import run_human_eval
+from safety_compliance.benchmark.benchmark import run_distillation, run_human_eval, run_synthesis
 from safety_compliance.config import deep_merge, load_config
 from safety_compliance.jsonl import read_jsonl, write_jsonl
 

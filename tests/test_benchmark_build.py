@@ -7,7 +7,7 @@ import json
 import pytest
 from benchmark_fakes import ScriptedTeacher, case_json, prompt_text, requested_label, seed_records
 
-from safety_compliance.benchmark.build import RECORD_FIELDS, run_synthesis
+from safety_compliance.benchmark.benchmark import RECORD_FIELDS, run_synthesis
 from safety_compliance.benchmark.regeneration import BelowFloor
 from safety_compliance.config import load_config
 from safety_compliance.jsonl import read_jsonl, write_jsonl

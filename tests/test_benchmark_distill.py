@@ -8,8 +8,9 @@ import re
 import pytest
 from benchmark_fakes import ScriptedTeacher, prompt_text, requested_label, seed_records
 
+from safety_compliance.benchmark.benchmark import run_distillation
 from safety_compliance.benchmark.distill import (DistillSettings, answer_regex, check_trace, distill,
-                                                 distill_request, format_trace, run_distillation, trace_regex)
+                                                 distill_request, format_trace, trace_regex)
 from safety_compliance.benchmark.regeneration import SEED_STRIDE, BelowFloor
 from safety_compliance.config import load_config
 from safety_compliance.jsonl import read_jsonl, write_jsonl

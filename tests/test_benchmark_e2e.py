@@ -10,10 +10,8 @@ import pytest
 import yaml
 from benchmark_fakes import seed_records
 
-from safety_compliance.benchmark.build import run_synthesis
-from safety_compliance.benchmark.distill import run_distillation
+from safety_compliance.benchmark.benchmark import run_distillation, run_human_eval, run_synthesis
 from safety_compliance.benchmark.regeneration import BelowFloor
-from safety_compliance.benchmark.table1 import run_human_eval
 from safety_compliance.config import load_config
 from safety_compliance.jsonl import read_jsonl, write_jsonl
 

@@ -7,10 +7,10 @@ import json
 import pytest
 from benchmark_fakes import ScriptedTeacher, case_json, prompt_text, requested_label, seed_records
 
-from safety_compliance.benchmark.case import CASE_FIELDS
 from safety_compliance.benchmark.regeneration import SEED_STRIDE
-from safety_compliance.benchmark.seeds import load_seeds, select_seeds
+from safety_compliance.benchmark.seed_selection import load_seeds, select_seeds
 from safety_compliance.benchmark.synthesis import SynthesisSettings, synthesize
+from safety_compliance.case import CASE_FIELDS
 
 SEEDS = seed_records(chapters=(2, 3, 4, 5))
 

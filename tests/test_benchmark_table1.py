@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from benchmark_fakes import ScriptedTeacher, seed_records
 
-from safety_compliance.benchmark.human_eval import blank_sheet
+from safety_compliance.annotation_kit import blank_sheet
+from safety_compliance.benchmark.benchmark import run_human_eval
 from safety_compliance.benchmark.judge import JUDGE_SCHEMA, judge_cases, parse_ratings
 from safety_compliance.benchmark.ratings import (agreement, beside_paper_average, model_rater, paper_table1,
                                                  read_ratings, read_sheet, table1)
-from safety_compliance.benchmark.table1 import run_human_eval
 from safety_compliance.config import load_config
 from safety_compliance.jsonl import write_jsonl
 

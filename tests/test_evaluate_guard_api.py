@@ -11,9 +11,8 @@ import pytest
 import yaml
 
 from safety_compliance.config import load_config
-from safety_compliance.evaluate.families import FAMILIES
 from safety_compliance.evaluate.guard import ComplianceReasoner, split_answer
-from safety_compliance.evaluate.predict import predict_with_generator
+from safety_compliance.families import FAMILIES, predict
 from safety_compliance.jsonl import read_jsonl, write_jsonl
 from safety_compliance.llm.types import Completion
 
@@ -51,21 +50,26 @@ class ScriptedGenerator:
 
     def generate(self, requests, *, desc=""):
         self.seen.extend(requests)
-        return [Completion(text=a, finish_reason="stop", prompt_tokens=40, completion_tokens=len(a.split()))
+        return [a if isinstance(a, Completion) else
+                Completion(text=a, finish_reason="stop", prompt_tokens=40, completion_tokens=len(a.split()))
                 if a is not None else Completion(text="", finish_reason="error", error="timeout")
                 for a in self.answers]
 
 
 def test_prediction_records_follow_the_contract():
-    cases = [{"id": "gdpr/a", "factual_background": "facts a"}, {"id": "gdpr/b", "factual_background": "facts b"},
-             {"id": "gdpr/c", "factual_background": "facts c"}]
-    generator = ScriptedGenerator(["<think>x</think> Chapter 3 applies. \\boxed{prohibited}", "no box", None])
-    records = predict_with_generator(generator, "m", FAMILIES["compliance"], "gdpr", cases, max_tokens=64)
+    cases = [{"id": f"gdpr/{x}", "factual_background": f"facts {x}"} for x in "abcd"]
+    failed = Completion(text="<think>x</think> \\boxed{prohibited}", finish_reason="error",
+                        error="constraint not met after 3 attempt(s)")
+    generator = ScriptedGenerator(["<think>x</think> Chapter 3 applies. \\boxed{prohibited}", "no box", None, failed])
+    records = predict(FAMILIES["compliance"], generator, "gdpr", cases, max_tokens=64)
     assert [set(r) for r in records] == [{"case_id", "model", "raw", "verdict", "chapter_pred", "prompt_tokens",
-                                          "completion_tokens"}] * 3
-    assert [r["verdict"] for r in records] == ["prohibited", None, None]
+                                          "completion_tokens"}] * 4
+    assert [r["model"] for r in records] == ["scripted"] * 4
+    assert [r["verdict"] for r in records] == ["prohibited", None, None, None]
     assert records[0]["chapter_pred"] == 3
     assert records[2]["raw"] == ""
+    # a failed request is never read for a verdict, but its text stays, to show what went wrong
+    assert records[3]["raw"] == failed.text and records[3]["chapter_pred"] is None
     assert all(r.max_tokens == 64 and r.temperature == 0.0 for r in generator.seen)
 
 

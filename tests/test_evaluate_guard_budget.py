@@ -7,11 +7,12 @@ import json
 import pytest
 
 from safety_compliance.evaluate.guard import ComplianceReasoner, trained_budget
-from safety_compliance.train.card import record_answer_budget
+from safety_compliance.train.model_card import record_answer_budget
 
 
 class Recorder:
     """A generator that answers every request with a fixed verdict and keeps the requests."""
+    model_id = "recorder"
 
     def __init__(self):
         self.seen = []

@@ -12,9 +12,10 @@ import yaml
 from scipy.stats import binomtest
 
 from safety_compliance.config import load_config
-from safety_compliance.evaluate import run
-from safety_compliance.evaluate.paper_tables import load_paper_results, paper_table, table_specs
+from safety_compliance.evaluate import evaluate as evaluation
+from safety_compliance.evaluate.accuracy_tables import paper_table, table_specs
 from safety_compliance.jsonl import read_jsonl, write_jsonl
+from safety_compliance.versus_paper import load_paper_results
 
 
 def fixture_cases(law, split, n):
@@ -56,20 +57,20 @@ def project(tmp_path, root, tiny_model):
 def write_fake_predictions(cfg, results, model, law, right_every):
     """Predictions that are right on every `right_every`-th selected case; one unparsed answer."""
     rows = []
-    for i, case in enumerate(run.test_cases(cfg, law, results)):
+    for i, case in enumerate(evaluation.test_cases(cfg, law, results)):
         wrong = "permitted" if case["label"] == "prohibited" else "prohibited"
         verdict = case["label"] if i % right_every == 0 else wrong
         rows.append({"case_id": case["id"], "model": model, "raw": "", "verdict": None if i == 1 else verdict,
                      "chapter_pred": None, "prompt_tokens": 5, "completion_tokens": 3})
-    write_jsonl(run.predictions_path(results, law, model), rows, sort_key="case_id")
+    write_jsonl(evaluation.predictions_path(results, law, model), rows, sort_key="case_id")
 
 
 def test_case_selection_is_seeded_and_shared():
     cases = fixture_cases("gdpr", "test", 20)
-    first = run.select_cases(cases, 5, seed=3)
-    assert first == run.select_cases(list(reversed(cases)), 5, seed=3)
+    first = evaluation.select_cases(cases, 5, seed=3)
+    assert first == evaluation.select_cases(list(reversed(cases)), 5, seed=3)
     assert [c["id"] for c in first] == sorted(c["id"] for c in first)
-    assert run.select_cases(cases, None) == sorted(cases, key=lambda c: c["id"])
+    assert evaluation.select_cases(cases, None) == sorted(cases, key=lambda c: c["id"])
 
 
 def test_table_specs():
@@ -94,7 +95,7 @@ def test_tables_from_prediction_files(project, tmp_path, root):
     for law in cfg["laws"]:
         for model, every in zip(cfg["evaluate"]["models"], (1, 2, 3, 1, 1, 2, 1, 2)):
             write_fake_predictions(cfg, results, model, law, every)
-    made = run.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
+    made = evaluation.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
     assert set(made) == {f"table{n}{part}" for n in (3, 4, 6, 7) for part in ("", "_cells", "_vs_paper")} | {
         "eval_summary", "eval_gains"}
     for stem in ("table3", "table3_vs_paper", "table7", "eval_summary", "eval_gains"):
@@ -121,7 +122,7 @@ def test_cells_beside_each_table_hold_wilson_intervals(project, tmp_path, root):
     for law in cfg["laws"]:
         for model, every in zip(cfg["evaluate"]["models"], (1, 2, 3, 1, 1, 2, 1, 2)):
             write_fake_predictions(cfg, results, model, law, every)
-    made = run.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
+    made = evaluation.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
     cells = pd.read_csv(tmp_path / "tables" / "table3_cells.csv")
     assert list(cells.columns) == ["model", "chapter", "n", "correct", "accuracy", "ci_low", "ci_high"]
     assert len(cells) == 6 * 14                                # every row x (13 chapters + Avg)
@@ -146,7 +147,7 @@ def test_the_comparison_with_the_paper_marks_what_the_paper_makes_incomparable(p
     for law in cfg["laws"]:
         for model, every in zip(cfg["evaluate"]["models"], (1, 2, 3, 1, 1, 2, 1, 2)):
             write_fake_predictions(cfg, results, model, law, every)
-    made = run.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
+    made = evaluation.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
     table3, versus = made["table3"], made["table3_vs_paper"].set_index(["row", "cell"])
     avg = versus.loc[("Llama-Guard-3-8B", "Avg")]
     assert avg["difference"] == pytest.approx(round(table3.loc["Llama-Guard-3-8B", "Avg"] - 48.34, 2))
@@ -166,15 +167,15 @@ def test_gains_are_paired_per_law_and_overall(project, tmp_path, root):
     for law in cfg["laws"]:
         for model, every in zip(cfg["evaluate"]["models"], (1, 2, 3, 1, 1, 2, 1, 2)):
             write_fake_predictions(cfg, results, model, law, every)
-    gains = run.gains_table(cfg, results)
+    gains = evaluation.gains_table(cfg, results)
     assert set(gains["comparison"]) == {"SFT vs base", "GRPO vs SFT", "GRPO vs base"}
     assert set(gains["law"]) == {"EU AI Act", "GDPR", "both laws"}
     assert len(gains) == 2 * 3 * 3                                  # two bases, three gains, three scopes
     pick = lambda comparison, law: gains[(gains["base"] == "Tiny") & (gains["comparison"] == comparison)
                                          & (gains["law"] == law)].iloc[0]
     # tiny and tiny-sft are right on every case but the unparsed one; tiny-grpo on every other case
-    base = run.scored(cfg, "tiny", "gdpr", results)["correct"].to_numpy()
-    grpo = run.scored(cfg, "tiny-grpo", "gdpr", results)["correct"].to_numpy()
+    base = evaluation.scored(cfg, "tiny", "gdpr", results)["correct"].to_numpy()
+    grpo = evaluation.scored(cfg, "tiny-grpo", "gdpr", results)["correct"].to_numpy()
     row = pick("GRPO vs base", "GDPR")
     assert row["n"] == 6 and row["gain"] == pytest.approx(100 * (grpo.sum() - base.sum()) / 6)
     discordant = (int((grpo & ~base).sum()), int((base & ~grpo).sum()))
@@ -191,24 +192,24 @@ def test_tables_refuse_a_partial_prediction_file(project, tmp_path, root):
     cfg["evaluate"]["models"] = ["tiny"]
     for law in cfg["laws"]:
         write_fake_predictions(cfg, results, "tiny", law, 1)
-    path = run.predictions_path(results, "gdpr", "tiny")
+    path = evaluation.predictions_path(results, "gdpr", "tiny")
     write_jsonl(path, read_jsonl(path)[:-1], sort_key="case_id")
     with pytest.raises(ValueError, match="have no prediction"):
-        run.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
+        evaluation.build_tables(cfg, results, tmp_path / "tables", load_paper_results(root / "config/paper_results.yaml"))
 
 
 @pytest.mark.slow
 def test_evaluate_end_to_end_on_the_tiny_model(project):
     cfg, results = project
     for model in ("tiny-sft", "tiny-guard", "sap-tiny"):
-        out = run.evaluate_model(cfg, model, "gdpr", results)
+        out = evaluation.evaluate_model(cfg, model, "gdpr", results)
         rows = read_jsonl(out)
-        assert out == run.predictions_path(results, "gdpr", model)
-        assert [r["case_id"] for r in rows] == [c["id"] for c in run.test_cases(cfg, "gdpr", results)]
+        assert out == evaluation.predictions_path(results, "gdpr", model)
+        assert [r["case_id"] for r in rows] == [c["id"] for c in evaluation.test_cases(cfg, "gdpr", results)]
         assert all(r["model"] == model and r["verdict"] in (None, "prohibited", "permitted") for r in rows)
-    generated = read_jsonl(run.predictions_path(results, "gdpr", "tiny-sft"))
+    generated = read_jsonl(evaluation.predictions_path(results, "gdpr", "tiny-sft"))
     assert all(0 < r["completion_tokens"] <= 8 and r["prompt_tokens"] > 0 for r in generated)
-    summary = run.summary_table({**cfg, "evaluate": {**cfg["evaluate"], "models": ["tiny-sft"]}},
+    summary = evaluation.summary_table({**cfg, "evaluate": {**cfg["evaluate"], "models": ["tiny-sft"]}},
                                 ["tiny-sft"], ["gdpr"], results)
     assert isinstance(summary, pd.DataFrame) and summary.loc[("gdpr", "tiny-sft"), "n"] == 6
 
@@ -218,16 +219,16 @@ def test_stale_prediction_files_are_redone(project, monkeypatch):
     cfg["evaluate"]["models"] = ["tiny"]
     write_fake_predictions(cfg, results, "tiny", "gdpr", 1)
     redone = []
-    monkeypatch.setattr(run, "evaluate_model", lambda cfg, model, law, results_dir: redone.append(law))
-    assert run.ensure_predictions(cfg, ["tiny"], ["gdpr"], results) == []      # covers the selection
+    monkeypatch.setattr(evaluation, "evaluate_model", lambda cfg, model, law, results_dir: redone.append(law))
+    assert evaluation.ensure_predictions(cfg, ["tiny"], ["gdpr"], results) == []      # covers the selection
     cfg["evaluate"]["max_cases"] = 5                                           # the sample changed
-    run.ensure_predictions(cfg, ["tiny"], ["gdpr"], results)
+    evaluation.ensure_predictions(cfg, ["tiny"], ["gdpr"], results)
     assert redone == ["gdpr"]
 
 
 def test_privaci_table_reports_macro_f1_and_wilson_cells():
-    from safety_compliance.evaluate.metrics import join
-    from safety_compliance.evaluate.privaci import privaci_table
+    from safety_compliance.metrics import join
+    from safety_compliance.evaluate.privaci_cases import privaci_table
 
     cases = [{"id": f"p{i}", "chapter": None, "label": "prohibited" if i < 2 else "permitted"} for i in range(4)]
     verdicts = ["prohibited", None, "prohibited", "permitted"]          # 2 of 4 right, one unparsed

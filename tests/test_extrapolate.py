@@ -10,11 +10,11 @@ from dataclasses import replace
 
 import pytest
 
+from safety_compliance.chapters import chapters_of, roman
 from safety_compliance.extrapolate.allocate import (
     allocated_chapter, allocation_messages, allocation_regex, chapter_distribution, missing_rate, parse_chapter)
-from safety_compliance.extrapolate.datasets import DATASETS, get_dataset, load_dataset
 from safety_compliance.extrapolate.filters import FilterSettings, apply_filters, stratified_sample
-from safety_compliance.law.chapters import CHAPTERS, roman
+from safety_compliance.safety_datasets import DATASETS, get_dataset, load_dataset
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +178,7 @@ def test_allocated_chapter_reads_the_last_box_after_thinking():
 
 def test_allocation_regex_admits_only_the_laws_chapters():
     pattern = re.compile(allocation_regex("gdpr"))
-    for n, _ in CHAPTERS["gdpr"]:
+    for n, _ in chapters_of("gdpr"):
         assert pattern.fullmatch(f'\\boxed{{"result": "Chapter {roman(n)}"}}')
     assert pattern.fullmatch('<think>short</think>\n\\boxed{"result": "None"}')
     assert not pattern.fullmatch('\\boxed{"result": "Chapter XII"}')
@@ -219,7 +219,7 @@ def test_demo_config_filters_reproduce_table8_counts(root, smollm2, tmp_path):
     """The config's filters on the real files: WildGuard is the paper's count exactly, OpenAI
     Moderation within one row (its token cap is not published), the PKU subset falls short of 1,500."""
     from safety_compliance.config import load_config
-    from safety_compliance.extrapolate.jobs import prepare_samples
+    from safety_compliance.extrapolate.extrapolate import prepare_samples
 
     cfg = load_config(root / "config/config.yaml", {"extrapolate": {"samples_per_dataset": 2}}, root=root)
     got = {d: prepare_samples(cfg, d, tmp_path) for d in ("wildguard", "openai_mod", "saferlhf_subset")}

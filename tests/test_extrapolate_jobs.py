@@ -13,13 +13,14 @@ import pytest
 import yaml
 
 from safety_compliance.config import load_config
-from safety_compliance.extrapolate import jobs
-from safety_compliance.extrapolate.cases import (CASE_FIELDS, case_requests, case_schema, generate_cases,
-                                                 parse_completion, parse_markdown_case)
-from safety_compliance.extrapolate.summary import write_kit, write_outputs
-from safety_compliance.extrapolate.tables import table5, table5_cells, table5_intervals, table5_vs_paper
+from safety_compliance.extrapolate import extrapolate as extrapolation
+from safety_compliance.extrapolate.case_writer import (CASE_FIELDS, case_requests, case_schema, generate_cases,
+                                                       parse_completion, parse_markdown_case)
+from safety_compliance.extrapolate.dataset_tables import table5, table5_cells, table5_intervals, table5_vs_paper
+from safety_compliance.extrapolate.extrapolate import write_kit, write_outputs
 from safety_compliance.jsonl import read_jsonl
 from safety_compliance.llm.types import Completion
+from safety_compliance.registry import role_model
 
 GOOD_CASE = {
     "parties_involved": "A retailer (deployer) and its customers.",
@@ -220,13 +221,13 @@ def test_jobs_and_outputs_with_a_scripted_model(tmp_path, root, resources, proce
     results = tmp_path / "results"
     gen = ScriptedGenerator()
     for dataset in cfg["extrapolate"]["datasets"]:
-        report = jobs.prepare_samples(cfg, dataset, results)
+        report = extrapolation.prepare_samples(cfg, dataset, results)
         assert report["used"] == {"safe": 1, "unsafe": 1}
         for law in cfg["laws"]:
-            rows = jobs.run_allocation(cfg, dataset, law, results, gen)
+            rows = extrapolation.run_allocation(cfg, dataset, law, results, gen)
             assert len(rows) == 2
-            jobs.run_cases(cfg, dataset, law, results, gen)
-    jobs.run_classifier(cfg, "smollm2-135m-instruct", results, gen)
+            extrapolation.run_cases(cfg, dataset, law, results, gen)
+    extrapolation.run_classifier(cfg, "smollm2-135m-instruct", results, gen)
     preds = read_jsonl(results / "extrapolate/aegis1/gdpr/predictions/smollm2-135m-instruct.jsonl")
     assert {p["verdict"] for p in preds} == {"prohibited"}
 
@@ -272,7 +273,7 @@ def test_jobs_and_outputs_with_a_scripted_model(tmp_path, root, resources, proce
 def test_missing_student_fails_clearly(tmp_path, root):
     cfg = _config(tmp_path, root)
     with pytest.raises(FileNotFoundError, match="no trained model at .*grpo/final"):
-        jobs.model_entry(cfg, jobs.role_model(cfg, "allocator"), tmp_path / "nowhere")
+        extrapolation.model_entry(cfg, role_model(cfg, "allocator"), tmp_path / "nowhere")
 
 
 def test_prefetched_sends_one_batch():
@@ -284,9 +285,9 @@ def test_prefetched_sends_one_batch():
             return super().generate(requests, desc=desc)
 
     inner = Counting()
-    batched = jobs.Prefetched(inner)
+    batched = extrapolation.Prefetched(inner)
     samples = [{"id": f"d/{i:05d}", "dataset": "d", "text": f"sample {i}", "label": "safe"} for i in range(5)]
-    requests = jobs.allocation_requests(samples, "gdpr")
+    requests = extrapolation.allocation_requests(samples, "gdpr")
     batched.prefetch(requests + requests[:2])                    # duplicates are asked once
     first = batched.generate(requests[:3])
     rest = batched.generate(requests[3:])
@@ -303,7 +304,7 @@ def test_the_stage_on_the_tiny_model(tmp_path, root, resources, tiny_model):
                   classifiers=["tiny"], max_tokens={"allocate": 48, "case": 160, "classify": 16}, think_chars=0,
                   case_field_max_chars=8)
     results = tmp_path / "results"
-    jobs.run_stage(cfg, results)
+    extrapolation.run_stage(cfg, results)
     for law, last in (("eu_ai_act", 13), ("gdpr", 11)):
         rows = read_jsonl(results / f"extrapolate/wildguard/{law}/allocation.jsonl")
         assert len(rows) == 2

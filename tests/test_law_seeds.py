@@ -7,8 +7,8 @@ import re
 import pytest
 
 from safety_compliance.jsonl import read_jsonl
-from safety_compliance.law.build import SEED_FIELDS, build, build_pool, parse_official
-from safety_compliance.law.privaci import kb_pool
+from safety_compliance.law.law import SEED_FIELDS, build, build_pool, parse_official
+from safety_compliance.law.privaci_kb import kb_pool
 from safety_compliance.law.seeds import SeedOptions, tree_seeds
 
 KB = "reference/privaci_bench/KBs"

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from safety_compliance.law.chapters import (ARTICLE_COUNT, CHAPTERS, chapter_of_article, chapter_title,
-                                            from_roman, roman)
+from safety_compliance.chapters import chapter_of_article, chapters_of, roman
 from safety_compliance.law.eurlex import parse_ai_act_html
 from safety_compliance.law.gdprtext import parse_gdpr_json
 from safety_compliance.law.tree import LawParseError, LawTree
+from safety_compliance.laws import get_law
 
 AI_ACT_HTML = "law/eu_ai_act_2024_1689_oj.html"
 GDPR_JSON = "law/gdpr_2016_679_gdprtext.json"
@@ -83,8 +81,8 @@ def test_gdpr_structure(gdpr):
 def test_chapter_titles_and_articles_match_the_parsed_laws(law, ai_act, gdpr):
     tree = ai_act if law == "eu_ai_act" else gdpr
     parsed = [(int(c.label), c.title) for c in tree.nodes_of("chapter")]
-    assert len(parsed) == len(CHAPTERS[law])
-    for (number, title), (expected_number, expected_title) in zip(parsed, CHAPTERS[law], strict=True):
+    assert len(parsed) == len(chapters_of(law))
+    for (number, title), (expected_number, expected_title) in zip(parsed, chapters_of(law), strict=True):
         assert number == expected_number
         # The Journal prints the AI Act's chapter titles in capitals; GDPRtEXT in sentence case.
         assert title.casefold() == expected_title.casefold()
@@ -93,39 +91,12 @@ def test_chapter_titles_and_articles_match_the_parsed_laws(law, ai_act, gdpr):
     for chapter in tree.nodes_of("chapter"):
         for article in (n for n in chapter.walk() if n.kind == "article"):
             assert chapter_of_article(law, int(article.label)) == int(chapter.label)
-    assert ARTICLE_COUNT[law] == len(tree.nodes_of("article"))
+    assert get_law(law).article_count == len(tree.nodes_of("article"))
 
 
 def test_tree_round_trips_through_json(gdpr):
     again = LawTree.from_dict(json.loads(json.dumps(gdpr.to_dict())))
     assert again == gdpr
-
-
-@given(st.integers(min_value=1, max_value=3999))
-def test_roman_numerals_round_trip(number):
-    assert from_roman(roman(number)) == number
-    assert from_roman(roman(number).lower()) == number
-
-
-def test_roman_numerals_known_values_and_bad_input():
-    assert [roman(n) for n in (4, 9, 13, 40, 99)] == ["IV", "IX", "XIII", "XL", "XCIX"]
-    for bad in ("IIII", "VX", "", "12", "Chapter II"):
-        with pytest.raises(ValueError, match="not a Roman numeral"):
-            from_roman(bad)
-    with pytest.raises(ValueError):
-        roman(0)
-
-
-def test_chapter_lookups_name_the_problem():
-    assert chapter_title("eu_ai_act", 2) == "Prohibited AI practices"
-    assert chapter_of_article("eu_ai_act", 5) == 2 and chapter_of_article("eu_ai_act", 113) == 13
-    assert chapter_of_article("gdpr", 17) == 3 and chapter_of_article("gdpr", 99) == 11
-    with pytest.raises(KeyError, match="chapters are 1..11"):
-        chapter_title("gdpr", 12)
-    with pytest.raises(KeyError, match="articles are 1..99"):
-        chapter_of_article("gdpr", 100)
-    with pytest.raises(KeyError, match="unknown law 'ccpa'"):
-        chapter_title("ccpa", 1)
 
 
 def test_truncated_html_names_what_is_missing(resources, tmp_path):

@@ -15,8 +15,8 @@ import pytest
 
 from llm_helpers import ask, llm_cfg
 from loopback_openai import LoopbackOpenAI, fetch_stats, prompt_schema, scripted_answer
-from safety_compliance.benchmark.case import case_schema
-from safety_compliance.benchmark.validation import validate_case
+from safety_compliance.case import case_schema
+from safety_compliance.case_validation import validate_case
 from safety_compliance.llm import Constraint, make_generator
 from safety_compliance.llm.openai_compat import LLMError
 from safety_compliance.llm.structured_output import NotStrict, request_fields, strict_schema

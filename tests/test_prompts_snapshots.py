@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from safety_compliance.benchmark.human_eval import CRITERIA
+from safety_compliance.annotation_kit import CRITERIA
 from safety_compliance.extrapolate.allocate import allocation_messages
-from safety_compliance.extrapolate.cases import case_messages
+from safety_compliance.extrapolate.case_writer import case_messages
+from safety_compliance.families import FAMILIES
 from safety_compliance.prompts import (TEMPLATES, distill_messages, judge_messages, render, student_messages,
                                        synthesis_messages)
 
@@ -36,6 +37,9 @@ RENDERED = {
     "extrapolate_allocate": lambda: allocation_messages("eu_ai_act", SAMPLE, "constrained"),
     "extrapolate_case_paper": lambda: case_messages("gdpr", SAMPLE, "unsafe", 3, "paper"),
     "extrapolate_case": lambda: case_messages("gdpr", SAMPLE, "unsafe", 3, "constrained"),
+    # the verifier families (evaluation, extrapolation, the guard); `compliance` is the student prompt
+    **{f"family_{name}": (lambda family=family: family.messages("eu_ai_act", FACTS))
+       for name, family in FAMILIES.items() if name != "compliance"},
 }
 TEMPLATE_OF = {name: name.removesuffix("_prohibited").removesuffix("_permitted") for name in RENDERED}
 

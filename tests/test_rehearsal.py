@@ -27,7 +27,7 @@ from slurm import PROFILE, asks_for_gpu, job_record, say, submitted  # noqa: E40
 from workflow_run import HOLDS_KEYS, ROOT, dry_run, make_mirror, rule_locality, snakemake, venv_env  # noqa: E402
 
 from safety_compliance.config import load_config  # noqa: E402
-from safety_compliance.evaluate.paper_tables import models_in, row_of, table_specs  # noqa: E402
+from safety_compliance.evaluate.accuracy_tables import models_in, row_of, table_specs  # noqa: E402
 from safety_compliance.registry import resolve_registry  # noqa: E402
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from safety_compliance.cli import main
-from safety_compliance.report.reproduction import (NOT_PRODUCED, build, paper_gain, to_html_document,
-                                                   to_markdown_document, write_reproduction)
-from safety_compliance.report.versus_paper import compare, matched, paper_caveat
+from safety_compliance.report.report import (NOT_PRODUCED, build, paper_gain, to_html_document,
+                                             to_markdown_document, write_reproduction)
+from safety_compliance.versus_paper import compare, matched, paper_caveat
 
 PAPER = {
     "table3_eu_ai_act_accuracy": {

@@ -16,8 +16,9 @@ import yaml
 from safety_compliance import resources as res
 from safety_compliance.cli import main
 from safety_compliance.config import deep_merge
-from safety_compliance.extrapolate.datasets import DATASETS
-from safety_compliance.resources import BY_NAME, SOURCES, GitHub, Hub, InputUnavailable, provide
+from safety_compliance.resources import InputUnavailable, get_source, provide, source_at, sources
+from safety_compliance.safety_datasets import DATASETS
+from safety_compliance.sources import GitHub, Hub
 
 sys.path.insert(0, str(Path(__file__).parent / "cluster"))
 from workflow_run import ROOT, clone_env, fresh_checkout, parse_jobs, snakemake  # noqa: E402
@@ -50,7 +51,7 @@ def no_token(monkeypatch, tmp_path):
 def serve_from(folder: Path, seen: list[str]):
     """An urlopen that answers a pinned GitHub URL with the checkout's copy of that source."""
     by_url = {}
-    for source in SOURCES:
+    for source in sources():
         if isinstance(source.origin, GitHub):
             for url, member in source.origin.files():
                 by_url[url] = folder / source.path / member if member else folder / source.path
@@ -64,22 +65,22 @@ def serve_from(folder: Path, seen: list[str]):
 # --- the sources -----------------------------------------------------------------------------------
 
 def test_every_input_a_config_reads_has_one_pinned_source():
-    assert len({s.name for s in SOURCES}) == len({s.path for s in SOURCES}) == len(SOURCES)
+    assert len({s.name for s in sources()}) == len({s.path for s in sources()}) == len(sources())
     for name, dataset in DATASETS.items():
-        assert BY_NAME[name].path == f"safety/{dataset.local}", name
+        assert get_source(name).path == f"safety/{dataset.local}", name
     for scale, cfg in configs().items():
         paths = [p for ps in res.input_paths(cfg).values() for p in ps]
-        assert paths and all(p in res.BY_PATH for p in paths if p.startswith("resources/")), scale
+        assert paths and all(source_at(p) for p in paths if p.startswith("resources/")), scale
     lock = res.read_lock(ROOT / res.LOCK)
-    for source in SOURCES:
+    for source in sources():
         if isinstance(source.origin, GitHub):
             assert HEX40.fullmatch(source.origin.commit), source.name
             assert lock[source.name]["revision"] == source.origin.commit, source.name
         else:
             assert source.origin.revision is None or HEX40.fullmatch(source.origin.revision), source.name
     # the paper's sets come from the hub; the ones behind a form say so
-    assert {s.name for s in SOURCES if isinstance(s.origin, Hub) and s.origin.gated} == {"wildguard", "aegis2"}
-    assert "%253A" in BY_NAME["law_eu_ai_act"].origin.files()[0][0]     # the file name holds '%3A'
+    assert {s.name for s in sources() if isinstance(s.origin, Hub) and s.origin.gated} == {"wildguard", "aegis2"}
+    assert "%253A" in get_source("law_eu_ai_act").origin.files()[0][0]     # the file name holds '%3A'
 
 
 def test_each_config_needs_only_the_sources_its_jobs_read():
@@ -112,7 +113,7 @@ def test_copies_from_the_local_folder_once_and_checks_them(tmp_path, resources):
     shutil.copytree(resources / "reference/privaci_bench/cases/GDPR", made)
     (made / ".snakemake_timestamp").write_text("")
     made.chmod(0o555)
-    line = provide(BY_NAME["privaci_cases_gdpr"], tmp_path / "res", tmp_path / "made", lock)
+    line = provide(get_source("privaci_cases_gdpr"), tmp_path / "res", tmp_path / "made", lock)
     made.chmod(0o755)
     copied = tmp_path / "res/reference/privaci_bench/cases/GDPR"
     assert line.endswith("as recorded") and not (copied / ".snakemake_timestamp").exists()
@@ -123,7 +124,7 @@ def test_copies_from_the_local_folder_once_and_checks_them(tmp_path, resources):
     with open(damaged / "reference/privaci_bench/KBs/GDPR/state.json", "a") as handle:
         handle.write(" ")
     with pytest.raises(InputUnavailable, match=r"privaci_kb_gdpr: .* has sha256 .* but .* records"):
-        provide(BY_NAME["privaci_kb_gdpr"], tmp_path / "res2", damaged, lock)
+        provide(get_source("privaci_kb_gdpr"), tmp_path / "res2", damaged, lock)
     assert not (tmp_path / "res2/reference/privaci_bench/KBs/GDPR").exists()
     assert not list((tmp_path / "res2").rglob("*.part"))
 
@@ -134,26 +135,26 @@ def test_downloads_the_pinned_commit_and_records_a_first_checksum(tmp_path, reso
     lock = tmp_path / "inputs.lock.yaml"
     shutil.copyfile(ROOT / res.LOCK, lock)
     # a recorded source: every file from its commit, checked
-    line = provide(BY_NAME["privaci_cases_gdpr"], tmp_path / "res", None, lock)
+    line = provide(get_source("privaci_cases_gdpr"), tmp_path / "res", None, lock)
     assert line.startswith("downloaded") and line.endswith("as recorded"), line
-    commit = BY_NAME["privaci_cases_gdpr"].origin.commit
+    commit = get_source("privaci_cases_gdpr").origin.commit
     assert len(seen) == 3 and all(f"/HKUST-KnowComp/PrivaCI-Bench/{commit}/HF_cache/cases/GDPR/" in u for u in seen)
     # a source the lock does not know yet: the first download records its checksum and revision
     entries = yaml.safe_load(lock.read_text())
     del entries["openai_mod"]
     lock.write_text(yaml.safe_dump(entries))
-    line = provide(BY_NAME["openai_mod"], tmp_path / "res", None, lock)
+    line = provide(get_source("openai_mod"), tmp_path / "res", None, lock)
     assert "recorded its sha256 and revision" in line
     recorded = yaml.safe_load(lock.read_text())["openai_mod"]
     assert recorded == {"sha256": res.checksum(resources / "safety/openai_moderation_samples-1680.jsonl.gz"),
-                        "revision": BY_NAME["openai_mod"].origin.commit}
+                        "revision": get_source("openai_mod").origin.commit}
     assert lock.read_text().startswith("# Checksums of the workflow's inputs")
     # a download that differs from the record is refused and leaves nothing behind
     entries = yaml.safe_load(lock.read_text())
     entries["law_gdpr"]["sha256"] = "0" * 64
     lock.write_text(yaml.safe_dump(entries))
     with pytest.raises(InputUnavailable, match="law_gdpr: the download of github.com/coolharsh55/GDPRtEXT"):
-        provide(BY_NAME["law_gdpr"], tmp_path / "res", None, lock)
+        provide(get_source("law_gdpr"), tmp_path / "res", None, lock)
     assert not (tmp_path / "res/law").exists() or not list((tmp_path / "res/law").iterdir())
 
 
@@ -193,7 +194,7 @@ def test_the_hub_offline_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_unused")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(InputUnavailable, match="saferlhf: HF_HUB_OFFLINE is set") as err:
-        provide(BY_NAME["saferlhf"], tmp_path / "res", tmp_path / "copies", tmp_path / "lock.yaml")
+        provide(get_source("saferlhf"), tmp_path / "res", tmp_path / "copies", tmp_path / "lock.yaml")
     assert f"{tmp_path / 'copies'}/safety/pku_saferlhf_test" in str(err.value)
 
 
@@ -242,7 +243,7 @@ def test_hub_downloads_pin_the_revision_they_resolved(tmp_path, monkeypatch):
     lock = tmp_path / "lock.yaml"
     first = FakeHub({"test/wildguard_test.parquet": b"v1", "train/wildguard_train.parquet": b"x"}, "a" * 40)
     use_hub(monkeypatch, tmp_path, first)
-    line = provide(BY_NAME["wildguard"], tmp_path / "res", None, lock)
+    line = provide(get_source("wildguard"), tmp_path / "res", None, lock)
     assert "recorded its sha256 and revision" in line and first.asked == ["main"]
     assert (tmp_path / "res/safety/wildguardtest.parquet").read_bytes() == b"v1"
     assert yaml.safe_load(lock.read_text())["wildguard"]["revision"] == "a" * 40
@@ -250,14 +251,14 @@ def test_hub_downloads_pin_the_revision_they_resolved(tmp_path, monkeypatch):
     second = FakeHub({"test/wildguard_test.parquet": b"v2"}, "a" * 40)
     use_hub(monkeypatch, tmp_path, second)
     with pytest.raises(InputUnavailable, match="wildguard: the download of .* has sha256"):
-        provide(BY_NAME["wildguard"], tmp_path / "res2", None, lock)
+        provide(get_source("wildguard"), tmp_path / "res2", None, lock)
     assert second.asked == ["a" * 40]
     # a folder source takes every file its pattern matches, at its pinned revision
     pku = FakeHub({"data/Alpaca-7B/test.jsonl": b"{}\n", "data/Alpaca3-8B/test.jsonl": b"{}\n",
                    "data/Alpaca-7B/train.jsonl": b"{}\n"}, "b" * 40)
     use_hub(monkeypatch, tmp_path, pku)
-    provide(BY_NAME["saferlhf"], tmp_path / "res", None, lock)
-    assert pku.asked == [BY_NAME["saferlhf"].origin.revision]
+    provide(get_source("saferlhf"), tmp_path / "res", None, lock)
+    assert pku.asked == [get_source("saferlhf").origin.revision]
     got = sorted(p.relative_to(tmp_path / "res/safety/pku_saferlhf_test").as_posix()
                  for p in (tmp_path / "res/safety/pku_saferlhf_test").rglob("*") if p.is_file())
     assert got == ["data/Alpaca-7B/test.jsonl", "data/Alpaca3-8B/test.jsonl"]
@@ -266,7 +267,7 @@ def test_hub_downloads_pin_the_revision_they_resolved(tmp_path, monkeypatch):
 def test_a_token_without_access_names_the_access_page(tmp_path, monkeypatch):
     use_hub(monkeypatch, tmp_path, FakeHub({}, "c" * 40, gated=True))
     with pytest.raises(InputUnavailable, match="HF_TOKEN has no access to nvidia/Aegis-AI-Content-Safety-Dataset-2.0"):
-        provide(BY_NAME["aegis2"], tmp_path / "res", None, tmp_path / "lock.yaml")
+        provide(get_source("aegis2"), tmp_path / "res", None, tmp_path / "lock.yaml")
     assert not (tmp_path / "res/safety").exists() or not list((tmp_path / "res/safety").iterdir())
 
 

@@ -14,11 +14,10 @@ import pytest
 import yaml
 from train_fixtures import train_config, write_inputs
 
-from safety_compliance.train.curves import write_figure4
 from safety_compliance.train.data import sft_records
-from safety_compliance.train.grpo import train_grpo
 from safety_compliance.train.settings import RunSettings, SFTSettings
-from safety_compliance.train.sft import build_sft_trainer, train_sft
+from safety_compliance.train.sft import build_sft_trainer
+from safety_compliance.train.train import train_stage, write_figure4
 
 ROOT = Path(__file__).resolve().parents[1]
 # Enough SFT for the tiny model to learn the answer format, so GRPO groups get different rewards
@@ -66,7 +65,7 @@ def trained(tmp_path_factory, tiny_model):
     tmp = tmp_path_factory.mktemp("train")
     results = write_inputs(tmp / "results")
     cfg = train_config(tmp, tiny_model, **TINY)
-    return cfg, results, train_sft(cfg, "stu", results), train_grpo(cfg, "stu", results)
+    return cfg, results, train_stage(cfg, "sft", "stu", results), train_stage(cfg, "grpo", "stu", results)
 
 
 @pytest.mark.slow
@@ -152,7 +151,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_model, cap
     state["log_history"].append({"step": last, "killed_run_marker": True})
     state_file.write_text(json.dumps(state))
 
-    train_sft(cfg, "stu", results)
+    train_stage(cfg, "sft", "stu", results)
     assert f"resuming from {out / f'checkpoint-{last}'}" in capsys.readouterr().out
     history = json.loads((out / "trainer_state.json").read_text())["log_history"]
     marker = next(i for i, e in enumerate(history) if e.get("killed_run_marker"))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safety_compliance.evaluate.families import compliance_parse
+from safety_compliance.families import compliance_parse
 from safety_compliance.train.rewards import (
     MATH_DELIMITERS, REWARDS, chapter_of, chapter_reward, completion_text, compliance_reward, format_reward,
     reward_functions, reward_weights, verdict_of,

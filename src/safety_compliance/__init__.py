@@ -2,12 +2,16 @@
 
 __version__ = "0.1.0"
 
-LAWS = ("eu_ai_act", "gdpr")
 LABELS = ("prohibited", "permitted")
-LAW_NAMES = {"eu_ai_act": "EU AI Act", "gdpr": "GDPR"}
 
 
 def __getattr__(name: str):
+    # The laws' names and titles come from the law registry (laws.py), read when asked so that a law
+    # registered later counts; inside the package, code asks laws.py directly.
+    if name in ("LAWS", "LAW_NAMES"):
+        from .laws import law_names, titles
+
+        return law_names() if name == "LAWS" else titles()
     # Lazy so that `import safety_compliance` stays light (no torch / transformers until a guard is made).
     if name == "ComplianceReasoner":
         from .evaluate.guard import ComplianceReasoner

@@ -30,6 +30,7 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def validate(config: dict[str, Any], root: Path | None = None) -> None:
+    """The schema's checks, then `check_laws` (the schema only knows that laws are named by strings)."""
     schema = yaml.safe_load((Path(root or project_root()) / SCHEMA).read_text(encoding="utf-8"))
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
@@ -38,6 +39,20 @@ def validate(config: dict[str, Any], root: Path | None = None) -> None:
             where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
             lines.append(f"  {where}: {err.message}")
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    check_laws(config)
+
+
+def check_laws(config: dict[str, Any]) -> list[str]:
+    """The config's `laws`, each a law of the registry (safety_compliance.laws); ConfigError naming the
+    unknown ones and the known ones otherwise. The workflow calls it beside the schema's validation."""
+    from .laws import law_names
+
+    laws = list(config.get("laws") or [])
+    unknown = [law for law in laws if law not in law_names()]
+    if unknown:
+        raise ConfigError(f"invalid configuration:\n  laws: unknown law(s) {', '.join(map(repr, unknown))}; the law "
+                          f"registry (safety_compliance.laws) has {', '.join(law_names())}")
+    return laws
 
 
 def load_config(path: str | Path | Sequence[str | Path] = "config/config.yaml",

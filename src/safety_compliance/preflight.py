@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from . import resources
-from .registry import ModelEntry, registry_of
+from .registry import ModelEntry, registry_of, role_model, student_bases
 
 OK, FETCH, UNVERIFIED, MISSING = "ok", "to fetch", "not verifiable offline", "missing"
 
@@ -58,9 +58,6 @@ class Check:
 # ------------------------------------------------------------------------------ what the config uses
 def used_models(cfg: dict[str, Any]) -> dict[str, list[str]]:
     """Registry name -> the config keys that use it, for every model a stage of this config runs."""
-    from .evaluate.run import student_bases
-    from .extrapolate.jobs import role_model
-
     uses: dict[str, list[str]] = {}
 
     def add(name: str | None, key: str) -> None:
@@ -221,7 +218,7 @@ def input_checks(cfg: dict[str, Any], token: str | None) -> list[Check]:
     rows = []
     for stage, paths in resources.input_paths(cfg).items():
         for path in paths:
-            source = resources.BY_PATH.get(path)
+            source = resources.source_at(path)
             what = f"input {source.name if source else path} ({stage})"
             if Path(path).exists():
                 rows.append(Check(what, OK, f"present at {path}"))

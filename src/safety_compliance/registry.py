@@ -89,6 +89,38 @@ def student_model_dir(student: str, stage: str, results_dir: str | Path = "resul
     return Path(results_dir) / "train" / student / stage / "final"
 
 
+def student_bases(cfg: Mapping[str, Any]) -> list[str]:
+    """The base models of `train.students`, in order (the first is the paper's Qwen3-8B position)."""
+    return list((cfg.get("train") or {}).get("students", []))
+
+
+def student_stage(name: str, bases: list[str]) -> tuple[str, str] | None:
+    """(base, stage) when `name` is one of our students (`{base}-sft`, `{base}-grpo`)."""
+    for base in bases:
+        for stage in STUDENT_STAGES:
+            if name == f"{base}-{stage}":
+                return base, stage
+    return None
+
+
+def evaluated_students(cfg: Mapping[str, Any]) -> list[str]:
+    """The trained students among `evaluate.models` (the PrivaCI-Bench check runs on them)."""
+    bases = student_bases(cfg)
+    return [m for m in (cfg.get("evaluate") or {}).get("models", []) if student_stage(m, bases)]
+
+
+def role_model(cfg: Mapping[str, Any], role: str) -> str:
+    """The model playing `extrapolate.{role}` (allocator, case_writer); null is the first student's GRPO
+    model, the paper's choice."""
+    name = (cfg.get("extrapolate") or {}).get(role)
+    if name:
+        return name
+    students = student_bases(cfg)
+    if not students:
+        raise KeyError(f"extrapolate.{role} is null and train.students names no student to take it from")
+    return f"{students[0]}-grpo"
+
+
 STUDENT_BACKENDS = ("hf", "vllm")
 
 

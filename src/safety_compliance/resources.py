@@ -23,14 +23,15 @@ import stat
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .extrapolate.datasets import DATASETS
-from .law.privaci import KB_FOLDERS
+from .laws import all_laws, get_law
+from .registry import evaluated_students
+from .safety_datasets import DATASETS
+from .sources import GitHub, Hub, Source
 
 LOCK = Path("config/inputs.lock.yaml")
 TOKEN_VARIABLE = "HF_TOKEN"
@@ -41,75 +42,15 @@ class InputUnavailable(OSError):
     """An input that could not be provided; the message names it and the way to get it."""
 
 
-# ---------------------------------------------------------------------------------------- origins
-@dataclass(frozen=True)
-class GitHub:
-    """A file, or listed files of a folder, of a public repository at one commit."""
-
-    repo: str
-    commit: str
-    path: str                           # the file, or the folder holding `members`
-    members: tuple[str, ...] = ()
-
-    @property
-    def folder(self) -> bool:
-        return bool(self.members)
-
-    def describe(self) -> str:
-        return f"github.com/{self.repo} at commit {self.commit[:12]}, {self.path}"
-
-    def files(self) -> list[tuple[str, str]]:
-        """(raw URL, path under the target) for every file; '' for a single file."""
-        base = f"https://raw.githubusercontent.com/{self.repo}/{self.commit}/"
-        if not self.members:
-            return [(base + urllib.parse.quote(self.path), "")]
-        return [(base + urllib.parse.quote(f"{self.path}/{m}"), m) for m in self.members]
-
-
-@dataclass(frozen=True)
-class Hub:
-    """Files of a Hugging Face dataset repository, matched by patterns, at one revision."""
-
-    repo: str
-    patterns: tuple[str, ...]           # fnmatch patterns; one literal file name makes a file input
-    revision: str | None = None         # None: the revision the first download resolves (then recorded)
-    gated: bool = False
-
-    @property
-    def folder(self) -> bool:
-        return len(self.patterns) > 1 or any(c in self.patterns[0] for c in "*?[")
-
-    @property
-    def page(self) -> str:
-        return f"https://huggingface.co/datasets/{self.repo}"
-
-    def describe(self) -> str:
-        pin = f"revision {self.revision[:12]}" if self.revision else "the revision the lock records (first: main)"
-        return f"huggingface.co/datasets/{self.repo} at {pin}, {', '.join(self.patterns)}"
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str                   # the rule is fetch_{name}; the key in the lock file
-    path: str                   # relative to resources/ and to the local data folder
-    what: str                   # what it is, where it comes from, its licence
-    origin: GitHub | Hub
-
-    @property
-    def folder(self) -> bool:
-        return self.origin.folder
-
-
 PRIVACI = ("HKUST-KnowComp/PrivaCI-Bench", "d7d30e39d8fabe1efdc1e4ce81d9738f91923851")
 ARROW = ("data-00000-of-00001.arrow", "dataset_info.json", "state.json")    # a `save_to_disk` folder
 GUARDREASONER = ("yueliu1999/GuardReasoner", "bb7e686dc0535884d6994de5f950a072772e7fe2")
 KB_ROOT = "reference/privaci_bench/KBs"
 CASES_ROOT = "reference/privaci_bench/cases"
-PRIVACI_FOLDERS = KB_FOLDERS     # PrivaCI-Bench names each law's folder the same in KBs/ and cases/
 
 
 def _privaci(kind: str, law: str) -> Source:
-    folder, root = PRIVACI_FOLDERS[law], KB_ROOT if kind == "kb" else CASES_ROOT
+    folder, root = _privaci_folder(law), KB_ROOT if kind == "kb" else CASES_ROOT
     upstream = "KBs" if kind == "kb" else "cases"
     what = "knowledge base" if kind == "kb" else "compliance cases"
     return Source(f"privaci_{kind}_{law}", f"{root}/{folder}",
@@ -121,16 +62,7 @@ def _dataset(name: str, what: str, origin: GitHub | Hub) -> Source:
     return Source(name, f"safety/{DATASETS[name].local}", what, origin)
 
 
-SOURCES: tuple[Source, ...] = (
-    Source("law_eu_ai_act", "law/eu_ai_act_2024_1689_oj.html",
-           "EU AI Act, Regulation (EU) 2024/1689, as EUR-Lex renders the Official Journal (CELEX 32024R1689; "
-           "EUR-Lex serves no fixed revision, so the copy saved in github Atypis/cartho is pinned)",
-           GitHub("Atypis/cartho", "ac231f3f90124b9492d31c8c2f44e656e94832e1",
-                  "ai-act-source/OJ%3AL_202401689%3AEN%3ATXT.html")),
-    Source("law_gdpr", "law/gdpr_2016_679_gdprtext.json",
-           "GDPR, Regulation (EU) 2016/679, as GDPRtEXT JSON (CC-BY-4.0)",
-           GitHub("coolharsh55/GDPRtEXT", "b7bbb4ed02f0eefc0f5c19534444db97eeb640aa", "gdpr.json")),
-    *(_privaci(kind, law) for kind in ("kb", "cases") for law in PRIVACI_FOLDERS),
+DATASET_SOURCES: tuple[Source, ...] = (
     _dataset("aegis1", "Aegis 1.0 test prompts in GuardReasoner's benchmark format (CC-BY-4.0)",
              GitHub(*GUARDREASONER, "data/benchmark/0_1_AegisSafetyTest.json")),
     _dataset("saferlhf_subset", "PKU-SafeRLHF, GuardReasoner's balanced 2,000-row test subset (CC-BY-NC-4.0)",
@@ -145,34 +77,67 @@ SOURCES: tuple[Source, ...] = (
     _dataset("saferlhf", "PKU-SafeRLHF v1.0 test split, every response model's file (CC-BY-NC-4.0)",
              Hub("PKU-Alignment/PKU-SafeRLHF", ("data/*/test.jsonl",), "8b87c3304fe428df5ae84a5a00f9d3ef9e4f135e")),
 )
-BY_NAME = {s.name: s for s in SOURCES}
-BY_PATH = {f"resources/{s.path}": s for s in SOURCES}
+
+
+def sources() -> tuple[Source, ...]:
+    """Every input the workflow can fetch: each registered law's text and PrivaCI-Bench folders, then
+    the safety datasets. Read when asked, so a law registered later (laws.register) has its own."""
+    privaci = [law.name for law in all_laws() if law.privaci is not None]
+    return (*(law.source for law in all_laws()),
+            *(_privaci(kind, law) for kind in ("kb", "cases") for law in privaci),
+            *DATASET_SOURCES)
+
+
+def source_names() -> list[str]:
+    return [s.name for s in sources()]
 
 
 def get_source(name: str) -> Source:
+    found = {s.name: s for s in sources()}
     try:
-        return BY_NAME[name]
+        return found[name]
     except KeyError:
-        raise KeyError(f"unknown input '{name}'; known: {', '.join(BY_NAME)}") from None
+        raise KeyError(f"unknown input '{name}'; known: {', '.join(found)}") from None
+
+
+def source_at(path: str) -> Source | None:
+    """The source that provides `path` (as the rules name it: resources/...), or None."""
+    return next((s for s in sources() if f"resources/{s.path}" == path), None)
 
 
 # ------------------------------------------------------------------------ what a config reads
 def law_text(law: str) -> str:
-    from .law.build import OFFICIAL
+    return get_law(law).text_path
 
-    return OFFICIAL[law][0]
+
+def has_privaci(law: str) -> bool:
+    """Whether PrivaCI-Bench covers `law` (its knowledge base and its cases)."""
+    return get_law(law).privaci is not None
+
+
+def _privaci_folder(law: str) -> str:
+    # PrivaCI-Bench names each law's folder the same in KBs/ and cases/.
+    kb = get_law(law).privaci
+    if kb is None:
+        raise KeyError(f"PrivaCI-Bench does not cover {law}; it covers "
+                       f"{', '.join(entry.name for entry in all_laws() if entry.privaci)}")
+    return kb.folder
+
+
+def kb_root() -> str:
+    return f"resources/{KB_ROOT}"
 
 
 def kb_folder(law: str) -> str:
-    return f"resources/{KB_ROOT}/{PRIVACI_FOLDERS[law]}"
+    return f"{kb_root()}/{_privaci_folder(law)}"
 
 
 def privaci_cases_folder(cases_root: str, law: str) -> str:
-    return f"{cases_root.rstrip('/')}/{PRIVACI_FOLDERS[law]}"
+    return f"{cases_root.rstrip('/')}/{_privaci_folder(law)}"
 
 
 def dataset_path(data_dir: str, dataset: str) -> str:
-    from .extrapolate.datasets import get_dataset
+    from .safety_datasets import get_dataset
 
     return f"{data_dir.rstrip('/')}/{get_dataset(dataset).local}"
 
@@ -180,13 +145,12 @@ def dataset_path(data_dir: str, dataset: str) -> str:
 def input_paths(cfg: dict[str, Any]) -> dict[str, list[str]]:
     """Every file or folder the config's jobs read that no model or result provides, by the stage
     that reads it (the same paths the rules' `input:` name)."""
-    from .evaluate.run import privaci_models
-
     laws = cfg["laws"]
+    covered = [law for law in laws if has_privaci(law)]
     paths = {"law": [*([law_text(law) for law in laws] if cfg["law"]["seed_source"] == "official" else []),
-                     *(kb_folder(law) for law in laws)]}     # the KB also feeds the pool comparison
-    if privaci_models(cfg):
-        paths["evaluate"] = [privaci_cases_folder(cfg["evaluate"]["privaci"]["cases"], law) for law in laws]
+                     *(kb_folder(law) for law in covered)]}     # the KB also feeds the pool comparison
+    if evaluated_students(cfg) and covered:
+        paths["evaluate"] = [privaci_cases_folder(cfg["evaluate"]["privaci"]["cases"], law) for law in covered]
     ex = cfg.get("extrapolate") or {}
     if ex.get("datasets"):
         paths["extrapolate"] = [dataset_path(ex["data_dir"], d) for d in ex["datasets"]]
@@ -195,7 +159,8 @@ def input_paths(cfg: dict[str, Any]) -> dict[str, list[str]]:
 
 def needed_sources(cfg: dict[str, Any]) -> list[Source]:
     """The sources that provide the config's inputs (paths outside resources/ are the user's own)."""
-    return [BY_PATH[p] for paths in input_paths(cfg).values() for p in paths if p in BY_PATH]
+    found = (source_at(p) for paths in input_paths(cfg).values() for p in paths)
+    return [source for source in found if source is not None]
 
 
 # ------------------------------------------------------------------------------------- checksums
@@ -399,7 +364,7 @@ def fetch(names: Iterable[str] | None = None, dest: str | Path = "resources",
     """Provide the named sources (default: all). One failing source does not stop the others;
     returns (a line per source provided, a message per source that failed)."""
     done, failed = [], []
-    for name in names if names is not None else BY_NAME:
+    for name in names if names is not None else source_names():
         try:
             done.append(provide(get_source(name), dest, local, lock))
         except InputUnavailable as err:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .resources import BY_NAME, LOCK, fetch, needed_sources
+from .resources import LOCK, fetch, needed_sources, source_names
 from .slices import runtime_from_env
 
 
@@ -16,7 +16,7 @@ def _run(args) -> int:
 
         names = [s.name for s in needed_sources(load_config(args.config))]
     else:
-        names = list(BY_NAME)
+        names = source_names()
     local = args.local or runtime_from_env().get("shared_data") or "../shared/data"
     done, failed = fetch(names, args.dest, local, args.lock)
     print("\n".join(done))
@@ -33,8 +33,8 @@ def register(sub) -> None:
         description="Provide the workflow's inputs under --dest: every source, the ones a config reads "
                     "(--config), or the named ones (--only). A source that fails is reported and the others "
                     "are still provided; the exit status is 2 when any failed.")
-    get.add_argument("--only", action="append", choices=sorted(BY_NAME), metavar="NAME",
-                     help=f"one source (repeatable): {', '.join(BY_NAME)}")
+    get.add_argument("--only", action="append", choices=sorted(source_names()), metavar="NAME",
+                     help=f"one source (repeatable): {', '.join(source_names())}")
     get.add_argument("--config", nargs="+", metavar="YAML",
                      help="the sources these configs' jobs read (config files, later ones overlaying earlier)")
     get.add_argument("--dest", default="resources")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, load_config
-from .registry import ModelEntry, resolve_registry
+from .registry import ModelEntry, resolve_registry, role_model
 
 RUNTIME_ENV = "SAFETY_COMPLIANCE_RUNTIME"
 EVERYTHING = "*"   # the whole config but its runtime keys (the reproduction report describes the run)
@@ -48,8 +48,8 @@ RUNTIME_MODEL_FIELDS = ("concurrency", "price_per_m_input", "price_per_m_output"
 
 # A config key naming a model may be null; then the model is the one this returns.
 ROLE_DEFAULTS = {
-    "extrapolate.allocator": lambda cfg: f"{cfg['train']['students'][0]}-grpo",
-    "extrapolate.case_writer": lambda cfg: _model_names(cfg, "extrapolate.allocator", {})[0],
+    "extrapolate.allocator": lambda cfg: role_model(cfg, "allocator"),
+    "extrapolate.case_writer": lambda cfg: role_model(cfg, "case_writer"),
 }
 
 

@@ -1,5 +1,5 @@
-# Stages 2-4: the compliance benchmark (synthesis, validation, split), the distillation traces for the
-# SFT cold start, and the human-evaluation kit with Table 1 (notebooks 02, 03, 04).
+# Stages 2-4: the compliance benchmark (synthesis, validation, split), the human-evaluation kit with
+# Table 1, and the distillation traces for the SFT cold start (notebooks 02, 03, 04, in the paper's order).
 BENCH_FILES = ["cases.jsonl", "train.jsonl", "test.jsonl", "rejected.jsonl", "synthesis_report.json", "README.md"]
 TABLE1_FILES = [f"{RESULTS}/tables/{stem}.{ext}" for stem in ("table1", "table1_vs_paper", "table1_agreement")
                 for ext in ("csv", "tex", "md")]
@@ -37,17 +37,42 @@ rule synthesize:
         papermill("02_synthesize", "-y 'laws: [{wildcards.law}]'")
 
 
+rule human_eval:
+    input:
+        cases=expand(f"{RESULTS}/benchmark/{{law}}/cases.jsonl", law=LAWS),
+        seeds=expand(f"{RESULTS}/law/{{law}}/seeds.jsonl", law=LAWS),
+        notebook="notebooks/03_human_eval.ipynb",
+        judge=local_model_inputs([config["human_eval"]["judge"]]),
+        sheets=human_sheets,
+    output:
+        tables=TABLE1_FILES,
+        page=f"{RESULTS}/human_eval/kit/annotate.html",
+        sheet=f"{RESULTS}/human_eval/kit/sheet.csv",
+        report=f"{RESULTS}/human_eval/report.json",
+        notebook=f"{NOTEBOOK_OUT}/03_human_eval.ipynb",
+    log:
+        f"{RESULTS}/logs/human_eval.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/human_eval.tsv"
+    params:
+        config=config_slice("human_eval"),
+    resources:
+        **compute("human_eval"),
+    shell:
+        papermill("03_human_eval")
+
+
 rule distill:
     input:
         train=f"{RESULTS}/benchmark/{{law}}/train.jsonl",
         seeds=f"{RESULTS}/law/{{law}}/seeds.jsonl",
-        notebook="notebooks/03_distill.ipynb",
+        notebook="notebooks/04_distill.ipynb",
         teacher=local_model_inputs([config["teacher"]]),
     output:
         sft=f"{RESULTS}/distill/{{law}}/sft.jsonl",
         rejected=f"{RESULTS}/distill/{{law}}/rejected.jsonl",
         report=f"{RESULTS}/distill/{{law}}/distill_report.json",
-        notebook=f"{NOTEBOOK_OUT}/03_distill_{{law}}.ipynb",
+        notebook=f"{NOTEBOOK_OUT}/04_distill_{{law}}.ipynb",
     log:
         f"{RESULTS}/logs/distill/{{law}}.log",
     benchmark:
@@ -59,32 +84,7 @@ rule distill:
     resources:
         **compute("distill"),
     shell:
-        papermill("03_distill", "-y 'laws: [{wildcards.law}]'")
-
-
-rule human_eval:
-    input:
-        cases=expand(f"{RESULTS}/benchmark/{{law}}/cases.jsonl", law=LAWS),
-        seeds=expand(f"{RESULTS}/law/{{law}}/seeds.jsonl", law=LAWS),
-        notebook="notebooks/04_human_eval.ipynb",
-        judge=local_model_inputs([config["human_eval"]["judge"]]),
-        sheets=human_sheets,
-    output:
-        tables=TABLE1_FILES,
-        page=f"{RESULTS}/human_eval/kit/annotate.html",
-        sheet=f"{RESULTS}/human_eval/kit/sheet.csv",
-        report=f"{RESULTS}/human_eval/report.json",
-        notebook=f"{NOTEBOOK_OUT}/04_human_eval.ipynb",
-    log:
-        f"{RESULTS}/logs/human_eval.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/human_eval.tsv"
-    params:
-        config=config_slice("human_eval"),
-    resources:
-        **compute("human_eval"),
-    shell:
-        papermill("04_human_eval")
+        papermill("04_distill", "-y 'laws: [{wildcards.law}]'")
 
 
 TARGETS += expand(f"{RESULTS}/benchmark/{{law}}/{{name}}", law=LAWS, name=BENCH_FILES)

@@ -13,7 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-from safety_compliance.law.build import OFFICIAL
+from safety_compliance.config import check_laws
+from safety_compliance.laws import get_law, law_names
 from safety_compliance.registry import resolve_registry
 from safety_compliance.slices import RUNTIME_ENV, cut, runtime
 
@@ -25,12 +26,12 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 # Each stage appends the files `rule all` must make.
 TARGETS = []
 
-LAWS = config["laws"]
+LAWS = check_laws(config)     # the schema knows laws are strings; the law registry knows which
 RESULTS = "results"
 NOTEBOOK_OUT = f"{RESULTS}/notebooks"
 
-# Where each law's official text lives, as the law stage's parsers expect it.
-LAW_SOURCES = {law: path for law, (path, _parser) in OFFICIAL.items()}
+# Where each law's official text lives (the law registry's), as the law stage's parsers expect it.
+LAW_SOURCES = {law: get_law(law).text_path for law in law_names()}
 EMBEDDED_MODEL = "resources/models/smollm2-135m-instruct"
 
 # Every model the config can name (the registry file, its overrides, the trained students).

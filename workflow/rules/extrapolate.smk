@@ -3,7 +3,8 @@
 # verdicts on every generated case; then notebook 08 makes Figures 2-3 and Tables 5 and 8.
 import re
 
-from safety_compliance.extrapolate.jobs import role_model
+from safety_compliance.extrapolate.allocation_figures import figure_stem
+from safety_compliance.registry import role_model
 from safety_compliance.resources import dataset_path
 
 EX = config["extrapolate"]
@@ -14,7 +15,7 @@ EX_DATASET_RE = "|".join(re.escape(d) for d in EX_DATASETS)
 EX_TABLES = [f"{RESULTS}/tables/{stem}.{ext}" for stem in ("table5", "table5_vs_paper", "table8", "table8_vs_paper",
                                                            "extrapolate_missing_rates", "extrapolate_cases")
              for ext in ("csv", "tex", "md")] + [f"{RESULTS}/tables/table5_cells.csv"]
-EX_FIGURES = [f"paper_figures/figure{n}.{ext}" for n in (2, 3) for ext in ("pdf", "png")]
+EX_FIGURES = [f"paper_figures/{figure_stem(law)}.{ext}" for law in LAWS for ext in ("pdf", "png")]
 
 
 rule extrapolate_samples:

@@ -1,5 +1,6 @@
-# Stage 1: each law as a tree of clauses and its seed pool (notebook 01, one job per law).
-from safety_compliance.resources import kb_folder
+# Stage 1: each law as a tree of clauses and its seed pool (notebook 01, one job per law), then seeds per
+# chapter of every law as a table and a figure for the reports.
+from safety_compliance.resources import has_privaci, kb_folder
 
 
 def law_source(wildcards):
@@ -12,7 +13,8 @@ def law_source(wildcards):
 rule law_tree:
     input:
         source=law_source,
-        kb=lambda w: kb_folder(w.law),    # the notebook sets its pool beside the knowledge base's
+        # the notebook sets its pool beside the knowledge base's, where PrivaCI-Bench covers the law
+        kb=lambda w: [kb_folder(w.law)] if has_privaci(w.law) else [],
         notebook="notebooks/01_law_tree.ipynb",
     output:
         tree=f"{RESULTS}/law/{{law}}/tree.json",
@@ -35,3 +37,24 @@ rule law_tree:
 
 
 TARGETS += expand(f"{RESULTS}/law/{{law}}/{{name}}", law=LAWS, name=["tree.json", "seeds.jsonl", "stats.json"])
+
+
+rule law_summary:
+    input:
+        expand(f"{RESULTS}/law/{{law}}/stats.json", law=LAWS),
+    output:
+        multiext(f"{RESULTS}/tables/table_seeds", ".csv", ".tex", ".md"),
+        multiext("paper_figures/figure_seeds", ".png", ".pdf"),
+    log:
+        f"{RESULTS}/logs/law_summary.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/law_summary.tsv"
+    params:
+        config=config_slice("law_summary"),
+    localrule: True
+    shell:
+        "safety-compliance law summary --config {params.config:q} --results {RESULTS} "
+        "--figures paper_figures > {log} 2>&1"
+
+
+TARGETS += [f"{RESULTS}/tables/table_seeds.csv", "paper_figures/figure_seeds.png"]

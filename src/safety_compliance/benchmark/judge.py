@@ -14,10 +14,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..annotation_kit import CRITERIA, SCORES, SHEET_COLUMNS
+from ..case import CASE_FIELDS
 from ..llm.types import Constraint, Generator, Request
 from ..prompts import judge_messages
-from .case import CASE_FIELDS
-from .human_eval import CRITERIA, SCORES, SHEET_COLUMNS
 from .ratings import model_rater
 
 JUDGE_SCHEMA = {

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .human_eval import CRITERIA, SCORES
+from ..annotation_kit import CRITERIA, SCORES
 
 MODEL_PREFIX = "model:"
 REQUIRED = ("case_id", "law", *CRITERIA)
@@ -142,7 +142,7 @@ def paper_table1(paper_results: dict) -> pd.DataFrame:
 
 def beside_paper_average(run: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     """Each rater's row beside the paper's three-annotator average for the same law, with run - paper."""
-    from ..report.tables import beside_paper
+    from ..tables import beside_paper
 
     if run.empty:
         return pd.DataFrame(columns=[f"{c} {part}" for c in CRITERIA for part in ("run", "paper", "diff")])

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..case_validation import reason_code
 from ..llm.types import Completion, Generator, Request
-from .usage import TokenCount
-from .validation import reason_code
+from .token_count import TokenCount
 
 # A regeneration's sampling seed is the base seed plus this stride times the attempt number, which
 # keeps it clear of the seeds the LLM layer itself uses for its constraint retries (seed + 1, + 2).

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import LABELS
+from ..case import CASE_FIELDS, DEFAULT_BOUNDS, case_schema, parse_case
+from ..case_validation import reason_code, validate_case
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import synthesis_messages
-from .case import CASE_FIELDS, DEFAULT_BOUNDS, case_schema, parse_case
 from .regeneration import Attempts, attempt_seed, rate, regenerate
-from .validation import reason_code, validate_case
 
 
 @dataclass(frozen=True)

@@ -1,71 +1,14 @@
-"""The human-evaluation stage: draw the cases, write the kit, let the optional LLM judge rate them,
-read every sheet back and write Table 1 with inter-annotator agreement."""
+"""Table 1 from the ratings read back: each rater's mean per law and criterion beside the paper's, and
+the inter-annotator agreement (the human-evaluation stage is benchmark.run_human_eval)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import yaml
 
-from ..jsonl import read_jsonl, write_json, write_text_atomic
-from ..llm.types import Generator
-from ..report.tables import write_table
-from .human_eval import draw_cases, write_annotation_kit
-from .judge import judge_cases
-from .ratings import agreement, beside_paper_average, is_model, paper_table1, read_ratings, table1
-from .seeds import load_seeds
-from .teacher import open_generator
-
-PAPER_RESULTS = Path("config/paper_results.yaml")
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
-
-
-def run_human_eval(cfg: dict[str, Any], laws: list[str], results_dir: str | Path, tables_dir: str | Path,
-                   generator: Generator | None = None, paper_results: dict | None = None) -> dict[str, Any]:
-    """Kit under {results_dir}/human_eval/kit, the judge's sheet under .../judge, Table 1 under
-    `tables_dir`. Reads cases from {results_dir}/benchmark/{law}/cases.jsonl and seeds from
-    {results_dir}/law/{law}/seeds.jsonl; human sheets from the config's `human_eval.ratings_dir`."""
-    settings = cfg["human_eval"]
-    results_dir, tables_dir = Path(results_dir), Path(tables_dir)
-    out = results_dir / "human_eval"
-    cases, rules = [], {}
-    for law in laws:
-        path = results_dir / "benchmark" / law / "cases.jsonl"
-        if not path.is_file():
-            raise FileNotFoundError(f"no benchmark at {path}; run the synthesis stage first")
-        cases += read_jsonl(path)
-        rules.update({s["id"]: s["text"] for s in load_seeds(results_dir / "law" / law / "seeds.jsonl", law)})
-    drawn = draw_cases(cases, int(settings["cases_per_law"]), int(settings["seed"]))
-    report: dict[str, Any] = {"cases": {law: sum(c["law"] == law for c in drawn) for law in laws}}
-    if drawn:
-        write_annotation_kit(drawn, out / "kit", seeds=rules)
-    judge_sheets = []
-    if settings.get("judge") and drawn:
-        with open_generator(cfg, settings["judge"], "human_eval", generator) as judge:
-            sheet, report["judge"] = judge_cases(drawn, rules, judge, int(settings["judge_max_tokens"]))
-        path = out / "judge" / f"{_safe(settings['judge'])}.csv"
-        write_text_atomic(path, sheet)
-        judge_sheets.append(path)
-    ratings_dir = Path(settings["ratings_dir"])
-    human_sheets = sorted(ratings_dir.glob("*.csv")) if ratings_dir.is_dir() else []
-    ratings = read_ratings(human_sheets + judge_sheets)
-    unknown = sorted(set(ratings["case_id"]) - {c["id"] for c in drawn})
-    if unknown:
-        raise ValueError(f"the sheets in {ratings_dir} rate {len(unknown)} case(s) not in this kit, e.g. "
-                         f"{unknown[0]!r}: they belong to another benchmark; remove them or rebuild the kit")
-    humans = sorted({r for r in ratings["rater"] if not is_model(r)})
-    report.update(human_sheets=[str(p) for p in human_sheets], human_annotators=humans,
-                  model_raters=sorted({r for r in ratings["rater"] if is_model(r)}))
-    write_tables(ratings, humans, tables_dir, cfg["scale"], ratings_dir,
-                 paper_results if paper_results is not None else yaml.safe_load(PAPER_RESULTS.read_text()))
-    write_json(out / "report.json", report)
-    return report
+from ..tables import write_table
+from .ratings import agreement, beside_paper_average, is_model, paper_table1, table1
 
 
 def write_tables(ratings: pd.DataFrame, humans: list[str], tables_dir: Path, scale: str, ratings_dir: Path,

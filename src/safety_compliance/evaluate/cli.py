@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import sys
 
-from .. import LAWS
+from ..laws import law_names
 from ..slices import add_config_argument
 
 
 def _evaluate(args) -> int:
     from ..slices import job_config
-    from .run import evaluate_model, evaluate_privaci
+    from .evaluate import evaluate_model, evaluate_privaci
 
     cfg = job_config("evaluate_privaci" if args.privaci else "evaluate", args.config, args.results_dir,
                      {"model": args.model})
@@ -75,8 +75,8 @@ def _judge(args) -> int:
             raise ValueError(f"{args.input}:{number}: no 'factual_background' text")
         if "id" not in case:
             raise ValueError(f"{args.input}:{number}: no 'id'")
-        if case.get("law", args.law) not in LAWS:
-            raise ValueError(f"{args.input}:{number}: unknown law '{case['law']}'; known: {list(LAWS)}")
+        if case.get("law", args.law) not in law_names():
+            raise ValueError(f"{args.input}:{number}: unknown law '{case['law']}'; known: {list(law_names())}")
     with _open_guard(args, config) as guard:
         if args.facts:
             print(json.dumps(guard.judge(args.facts, law=args.law).to_dict(), ensure_ascii=False, indent=2))
@@ -91,10 +91,22 @@ def _judge(args) -> int:
     return 0
 
 
+def _training_figure(args) -> int:
+    from ..slices import job_config
+    from .training_effect import write_training_figure
+
+    cfg = job_config("training_figure", args.config, args.results_dir)
+    table, paths = write_training_figure(cfg, args.results_dir, args.out)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for path in paths:
+        print(path)
+    return 0
+
+
 def register(subparsers) -> None:
     ev = subparsers.add_parser("evaluate", help="ask one registry model for verdicts on a law's test split")
     ev.add_argument("--model", required=True, help="registry name (config/models.yaml or a trained student)")
-    ev.add_argument("--law", required=True, choices=LAWS)
+    ev.add_argument("--law", required=True, choices=law_names())
     add_config_argument(ev)
     ev.add_argument("--results-dir", default="results")
     ev.add_argument("--output", default=None, help="default: {results-dir}/eval/{law}/{model}.jsonl")
@@ -104,7 +116,7 @@ def register(subparsers) -> None:
     judge = subparsers.add_parser("judge", help="verdict of a trained compliance reasoner on a case")
     judge.add_argument("facts", nargs="?", default=None, help="the facts of one case")
     judge.add_argument("--model", required=True, help="registry name, or a model folder, hub id or API model")
-    judge.add_argument("--law", default="gdpr", choices=LAWS, help="the law (cases in --input may set their own)")
+    judge.add_argument("--law", default="gdpr", choices=law_names(), help="the law (cases in --input may set their own)")
     judge.add_argument("--input", default=None, help="JSONL of cases with 'id' and 'factual_background'")
     judge.add_argument("--output", default=None, help="JSONL of verdicts (with --input)")
     judge.add_argument("--backend", default="hf", choices=("hf", "openai", "vllm"),
@@ -123,3 +135,10 @@ def register(subparsers) -> None:
                        help="config files (registry names and llm settings; default: the checkout's config); "
                             "no cache without --cache")
     judge.set_defaults(run=_judge)
+
+    figure = subparsers.add_parser("training-figure", help="what training did: format rate and accuracy of base, "
+                                                           "SFT and GRPO per law, from the evaluation's predictions")
+    add_config_argument(figure)
+    figure.add_argument("--results-dir", default="results")
+    figure.add_argument("--out", default="paper_figures", help="folder for figure_demo_training.{pdf,png}")
+    figure.set_defaults(run=_training_figure)

@@ -20,11 +20,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..families import Family, get_family, predict
 from ..llm.types import Generator
 from ..registry import ModelEntry
 from ..verdict import after_think
-from .families import Family, get_family
-from .predict import family_requests
 
 THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
 BOXED_TAIL = re.compile(r"\\boxed\{.*$", re.DOTALL)
@@ -119,15 +118,12 @@ class ComplianceReasoner:
         self.close()
 
     def judge_many(self, facts: list[str], law: str) -> list[Judgement]:
-        requests = family_requests(self.family, law, list(facts), self.max_tokens)
+        cases = [{"id": str(number), "factual_background": text} for number, text in enumerate(facts)]
         judgements = []
-        for done in self.generator.generate(requests, desc=f"judge ({law})"):
-            raw = done.text if done.ok else ""
-            reasoning, summary = split_answer(raw)
-            judgements.append(Judgement(
-                verdict=self.family.parse(raw) if raw else None,
-                chapter=self.family.chapter(raw, law) if raw else None,
-                reasoning=reasoning, summary=summary, raw=raw))
+        for record in predict(self.family, self.generator, law, cases, self.max_tokens):
+            reasoning, summary = split_answer(record["raw"])
+            judgements.append(Judgement(verdict=record["verdict"], chapter=record["chapter_pred"],
+                                        reasoning=reasoning, summary=summary, raw=record["raw"]))
         return judgements
 
     def judge(self, facts: str, law: str = "gdpr") -> Judgement:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..families import get_family
 from ..registry import ModelEntry
-from .families import get_family
 from .features import hidden_features
 from .polytope import PolytopeConfig, polytope_scores, save_polytope, train_polytope
 

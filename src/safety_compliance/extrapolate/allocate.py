@@ -19,27 +19,21 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from .. import LAW_NAMES
-from ..law.chapters import CHAPTERS, chapter_title, from_roman, roman
+from ..chapters import chapter_title, chapters_of, from_roman, roman
+from ..laws import get_law
 from ..llm.types import Constraint, Generator, Request
 from ..prompts import render
+from ..safety_datasets import Record
 from ..verdict import after_think, boxed_contents
-from .datasets import Record
 
 # "Chapter III", "chapter 3", "CHAPTER iii: Rights of ...": the number is the word after "chapter".
 _CHAPTER = re.compile(r"\bchapter\s+([0-9]+|[ivxlcdm]+)\b", re.IGNORECASE)
 
 
-def _chapters(law: str) -> list[tuple[int, str]]:
-    if law not in CHAPTERS:
-        raise KeyError(f"unknown law '{law}'; known: {sorted(CHAPTERS)}")
-    return CHAPTERS[law]
-
-
 def allocation_regex(law: str, think_chars: int | None = None) -> str:
     """The whole answer: reasoning inside <think> of at most `think_chars` characters (None: any
     length, 0: none), then the boxed JSON naming one of the law's chapters or None."""
-    numerals = "|".join(roman(n) for n, _ in sorted(_chapters(law), reverse=True))
+    numerals = "|".join(roman(n) for n, _ in sorted(chapters_of(law), reverse=True))
     answer = r'\\boxed\{"result": "(Chapter (' + numerals + r')|None)"\}'
     if think_chars == 0:
         return answer
@@ -58,8 +52,8 @@ def check_procedure(procedure: str) -> str:
 
 
 def allocation_messages(law: str, text: str, procedure: str = "paper") -> list[dict[str, str]]:
-    chapters = [{"numeral": roman(n), "title": title} for n, title in _chapters(law)]
-    return render(TEMPLATES[check_procedure(procedure)], law_name=LAW_NAMES[law], chapters=chapters, sample=text)
+    listed = [{"numeral": roman(n), "title": title} for n, title in chapters_of(law)]
+    return render(TEMPLATES[check_procedure(procedure)], law_name=get_law(law).title, chapters=listed, sample=text)
 
 
 def parse_chapter(answer: str, law: str) -> int | None:
@@ -73,7 +67,7 @@ def parse_chapter(answer: str, law: str) -> int | None:
         number = int(token) if token.isdigit() else from_roman(token)
     except ValueError:
         return None
-    return number if any(n == number for n, _ in _chapters(law)) else None
+    return number if any(n == number for n, _ in chapters_of(law)) else None
 
 
 def boxed_answer(text: str) -> str | None:
@@ -104,11 +98,11 @@ def missing_rate(chapters: Sequence[int | None]) -> float:
 def chapter_distribution(chapters: Sequence[int | None], law: str) -> dict[int, int]:
     """Samples per chapter, every chapter of the law present (zero where none was allocated)."""
     counts = Counter(c for c in chapters if c is not None)
-    valid = {n for n, _ in _chapters(law)}
+    valid = {n for n, _ in chapters_of(law)}
     stray = sorted(set(counts) - valid)
     if stray:
         raise ValueError(f"chapters {stray} are not chapters of {law}")
-    return {n: counts.get(n, 0) for n, _ in _chapters(law)}
+    return {n: counts.get(n, 0) for n, _ in chapters_of(law)}
 
 
 def allocation_requests(records: Sequence[Record], law: str, *, max_tokens: int = 256, procedure: str = "paper",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from .. import LAWS
+from ..laws import law_names
+from ..safety_datasets import DATASETS
 from ..slices import add_config_argument, job_config
-from .datasets import DATASETS
 
 # subcommand -> the workflow rule whose job it is
 RULES = {"samples": "extrapolate_samples", "allocate": "allocate", "cases": "extrapolate_cases",
@@ -19,7 +19,7 @@ def _config(args) -> dict:
 
 
 def _samples(args) -> int:
-    from .jobs import prepare_samples
+    from .extrapolate import prepare_samples
 
     report = prepare_samples(_config(args), args.dataset, args.results_dir)
     print(json.dumps(report, ensure_ascii=False))
@@ -28,7 +28,7 @@ def _samples(args) -> int:
 
 def _allocate(args) -> int:
     from .allocate import missing_rate
-    from .jobs import run_allocation
+    from .extrapolate import run_allocation
 
     rows = run_allocation(_config(args), args.dataset, args.law, args.results_dir)
     chapters = [r["chapter"] for r in rows]
@@ -38,14 +38,14 @@ def _allocate(args) -> int:
 
 
 def _cases(args) -> int:
-    from .jobs import run_cases
+    from .extrapolate import run_cases
 
     print(json.dumps(run_cases(_config(args), args.dataset, args.law, args.results_dir), ensure_ascii=False))
     return 0
 
 
 def _classify(args) -> int:
-    from .jobs import run_classifier
+    from .extrapolate import run_classifier
 
     done = run_classifier(_config(args), args.model, args.results_dir)
     print(json.dumps({f"{d}/{law}": len(p) for (d, law), p in done.items()}))
@@ -53,7 +53,7 @@ def _classify(args) -> int:
 
 
 def _outputs(args) -> int:
-    from .summary import write_outputs
+    from .extrapolate import write_outputs
 
     outputs = write_outputs(_config(args), args.results_dir, args.figures_dir)
     print("\n".join(str(p) for p in outputs["figures"]))
@@ -71,7 +71,7 @@ def register(subparsers) -> None:
         if dataset:
             p.add_argument("--dataset", required=True, choices=sorted(DATASETS))
         if law:
-            p.add_argument("--law", required=True, choices=LAWS)
+            p.add_argument("--law", required=True, choices=law_names())
         p.set_defaults(run=run)
         return p
 

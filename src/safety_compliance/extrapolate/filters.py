@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .datasets import SAFE, UNSAFE, Record
+from ..safety_datasets import SAFE, UNSAFE, Record
 
 TokenCounter = Callable[[str], int]
 

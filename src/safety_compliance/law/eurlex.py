@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lxml import html
 
-from .chapters import from_roman
+from ..chapters import from_roman
 from .tree import LawParseError, LawTree, Node, article_id, chapter_id, validate_tree
 
 LAW = "eu_ai_act"

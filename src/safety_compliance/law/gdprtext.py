@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .chapters import from_roman
+from ..chapters import from_roman
 from .tree import LawParseError, LawTree, Node, article_id, chapter_id, validate_tree
 
 LAW = "gdpr"

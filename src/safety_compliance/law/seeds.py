@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .chapters import chapter_title, roman
+from ..chapters import chapter_title, roman
 from .tree import GROUPING, LawTree, Node, clause_depth
 
 # Recitals and annexes stand outside the chapters; their seeds carry chapter 0 and these titles.

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chapters import ARTICLE_COUNT, CHAPTERS, chapter_of_article, chapter_title
+from ..chapters import chapter_of_article, chapter_title
+from ..laws import get_law
 
 KINDS = ("law", "chapter", "section", "article", "paragraph", "point", "subpoint", "text",
          "annex", "recital")
@@ -124,20 +125,21 @@ def validate_tree(tree: LawTree) -> None:
     Raises LawParseError listing every problem found, so one run shows all that is wrong with a file.
     """
     law, problems = tree.law, []
+    entry = get_law(law)
     chapters = [n for n in tree.root.children if n.kind == "chapter"]
-    report = _numbers_report("chapters", [int(n.label) for n in chapters], [n for n, _ in CHAPTERS[law]])
+    report = _numbers_report("chapters", [int(n.label) for n in chapters], entry.chapter_numbers())
     if report:
         problems.append(report)
     for chapter in chapters:
         number = int(chapter.label)
-        if chapter.title and 1 <= number <= len(CHAPTERS[law]) \
+        if chapter.title and 1 <= number <= len(entry.chapters) \
                 and chapter.title.casefold() != chapter_title(law, number).casefold():
             problems.append(f"chapter {number} is titled {chapter.title!r}, not {chapter_title(law, number)!r}")
         for article in (int(n.label) for n in chapter.walk() if n.kind == "article"):
-            if 1 <= article <= ARTICLE_COUNT[law] and chapter_of_article(law, article) != number:
+            if 1 <= article <= entry.article_count and chapter_of_article(law, article) != number:
                 problems.append(f"article {article} sits in chapter {number}, not {chapter_of_article(law, article)}")
     found = [int(n.label) for n in tree.nodes_of("article")]
-    report = _numbers_report("articles", found, list(range(1, ARTICLE_COUNT[law] + 1)))
+    report = _numbers_report("articles", found, list(range(1, entry.article_count + 1)))
     if report:
         problems.append(report)
     seen: set[str] = set()

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import jinja2
 
-from .. import LABELS, LAW_NAMES
+from .. import LABELS
+from ..laws import get_law
 
 TEMPLATES = Path(__file__).parent / "templates"
 HEADER = re.compile(r"^### (system|user|assistant)\s*$", re.MULTILINE)
@@ -39,9 +40,7 @@ def render(name: str, **variables) -> list[dict[str, str]]:
 
 
 def _law_name(law: str) -> str:
-    if law not in LAW_NAMES:
-        raise KeyError(f"unknown law '{law}'; known: {sorted(LAW_NAMES)}")
-    return LAW_NAMES[law]
+    return get_law(law).title
 
 
 def _label(label: str) -> str:

@@ -1,32 +1,20 @@
-"""`safety-compliance report reproduction`: the paper's numbers beside this run's."""
+"""`safety-compliance report {reproduction,table-page}`: the paper's numbers beside this run's, and the
+HTML report's table pages."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
-
 from ..slices import add_config_argument, job_config
-from .law_summary import write_law_summary
-from .pages import write_table_page
-from .reproduction import write_reproduction
+from ..versus_paper import load_paper_results
+from .report import write_reproduction, write_table_page
 
 
 def _reproduction(args) -> None:
     cfg = job_config("reproduction", args.config, args.results)
-    paper = yaml.safe_load(Path(args.paper_results).read_text(encoding="utf-8"))
-    if args.provenance:   # first, so that the report shows it
-        from .provenance import write_provenance
-
-        print(f"wrote {write_provenance(cfg, args.provenance)}")
-    write_reproduction(cfg, paper, args.results, args.out, args.html)
+    write_reproduction(cfg, load_paper_results(args.paper_results), args.results, args.out, args.html,
+                       args.provenance)
+    if args.provenance:
+        print(f"wrote {args.provenance}")
     print(f"wrote {args.out}" + (f" and {args.html}" if args.html else ""))
-
-
-def _law_summary(args) -> None:
-    cfg = job_config("law_summary", args.config, args.results)
-    for path in write_law_summary(args.results, args.figures, cfg["laws"], cfg["scale"]):
-        print(f"wrote {path}")
 
 
 def register(sub) -> None:
@@ -45,8 +33,3 @@ def register(sub) -> None:
     page.add_argument("csv")
     page.add_argument("out")
     page.set_defaults(run=lambda a: write_table_page(a.csv, a.out))
-    law = actions.add_parser("law-summary", help="seeds per chapter of each law: a table and a figure")
-    add_config_argument(law)
-    law.add_argument("--results", default="results")
-    law.add_argument("--figures", default="paper_figures")
-    law.set_defaults(run=_law_summary)

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..jsonl import write_text_atomic
-
 STYLE = ("body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
          "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}th{background:#eee}")
 
@@ -39,7 +37,3 @@ def table_page(csv_path: str | Path) -> str:
             if len(frame.columns) else "<p>(this run produced an empty table)</p>")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(csv_path.stem)}</title>"
             f"<style>{STYLE}</style></head><body><h3>{html.escape(caption)}</h3>{body}</body></html>\n")
-
-
-def write_table_page(csv_path: str | Path, out: str | Path) -> None:
-    write_text_atomic(out, table_page(csv_path))

@@ -1,4 +1,4 @@
-"""`safety-compliance train {sft,grpo,figure4,training-figure}`; also `python -m safety_compliance.train`
+"""`safety-compliance train {sft,grpo,figure4}`; also `python -m safety_compliance.train`
 for accelerate."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 
 from ..slices import add_config_argument
-from .launch import LAUNCHERS
+from .train import LAUNCHERS
 
 
 def _stage(args) -> int:
-    from .launch import run_stage
+    from .train import run_stage
 
     print(run_stage(args.train_command, args.student, args.config, args.results_dir, args.launcher))
     return 0
@@ -18,20 +18,10 @@ def _stage(args) -> int:
 
 def _figure4(args) -> int:
     from ..slices import job_config
-    from .curves import write_figure4
+    from .train import write_figure4
 
     cfg = job_config("figure4", args.config, args.results_dir)
     for path in write_figure4(cfg["train"]["students"], args.results_dir, args.out):
-        print(path)
-    return 0
-
-
-def _training_figure(args) -> int:
-    from .effect import write_training_figure
-
-    table, paths = write_training_figure(_config(args), args.results_dir, args.out)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for path in paths:
         print(path)
     return 0
 
@@ -48,10 +38,6 @@ def add_arguments(sub) -> None:
     p = sub.add_parser("figure4", help="Figure 4: GRPO training curves and the SFT loss curve")
     p.add_argument("--out", default="paper_figures", help="folder for figure4.{pdf,png} and figure4_sft_loss.*")
     p.set_defaults(run=_figure4)
-    p = sub.add_parser("training-figure", help="format rate and accuracy of base, SFT and GRPO per law, "
-                                               "from the evaluation's predictions")
-    p.add_argument("--out", default="paper_figures", help="folder for figure_demo_training.{pdf,png}")
-    p.set_defaults(run=_training_figure)
     for p in sub.choices.values():
         add_config_argument(p)
         p.add_argument("--results-dir", default="results", help="reads distill/ and benchmark/, writes train/")

@@ -73,12 +73,3 @@ def plot(frame: pd.DataFrame, stem: Path, columns: int) -> list[Path]:
         grid.savefig(path, dpi=150)
     matplotlib.pyplot.close(grid.figure)
     return paths
-
-
-def write_figure4(students: list[str], results_dir: str | Path = "results",
-                  out_dir: str | Path = "paper_figures") -> list[Path]:
-    """paper_figures/figure4.{pdf,png} (GRPO, six panels) and figure4_sft_loss.{pdf,png}."""
-    out_dir = Path(out_dir)
-    grpo = curves({s: log_history(s, "grpo", results_dir) for s in students}, PANELS)
-    sft = curves({s: log_history(s, "sft", results_dir) for s in students}, dict([SFT_PANEL]))
-    return plot(grpo, out_dir / "figure4", columns=3) + plot(sft, out_dir / "figure4_sft_loss", columns=1)

@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import LABELS, LAWS
+from .. import LABELS
 from ..jsonl import read_jsonl
+from ..laws import law_names
 from ..prompts import student_messages
 
 
@@ -97,7 +98,7 @@ def drop_long_prompts(records: list[dict[str, Any]], tokenizer, max_tokens: int
 
 
 def counts_by_law(records: list[dict[str, Any]]) -> dict[str, int]:
-    return {law: n for law in LAWS if (n := sum(r["law"] == law for r in records))}
+    return {law: n for law in law_names() if (n := sum(r["law"] == law for r in records))}
 
 
 def fingerprint(*parts: Any) -> str:

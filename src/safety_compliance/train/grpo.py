@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import ModelEntry, get_model, registry_of
-from .card import model_card, record_answer_budget
 from .data import counts_by_law, drop_long_prompts, fingerprint, grpo_records, train_cases_path
+from .model_card import model_card, record_answer_budget
 from .rewards import reward_functions, reward_weights
 from .runs import RUN_FILE, NoFinalCheckpoint, finish, last_logged, resume_point
 from .settings import GRPOSettings, RunSettings, as_dict, world_size

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..law.chapters import from_roman
+from ..chapters import from_roman
 from ..verdict import COMPLIANCE_VOCABULARY, boxed_contents, normalise
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"

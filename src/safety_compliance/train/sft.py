@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..registry import ModelEntry, get_model, registry_of
-from .card import model_card, record_answer_budget
 from .data import counts_by_law, fingerprint, longest_trace_tokens, sft_path, sft_records
+from .model_card import model_card, record_answer_budget
 from .runs import NoFinalCheckpoint, finish, last_logged, resume_point
 from .settings import RunSettings, SFTSettings, as_dict, world_size
 from .students import stage_dir
