@@ -12,4 +12,4 @@ if [ "${1:-}" = "--fast" ]; then
   shift
   exec python -m pytest -p no:cacheprovider tests -m "not slow" --timeout=600 "$@"
 fi
-python -m pytest -p no:cacheprovider tests notebooks --nbval-lax --timeout=1800 "$@"
+python -m pytest -p no:cacheprovider tests notebooks --nbval-lax --timeout=1800 --durations=25 "$@"

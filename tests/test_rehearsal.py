@@ -98,7 +98,10 @@ def test_the_paper_dag_runs_end_to_end_on_the_test_cluster(slurm_cluster, provid
     to_submit = [j for j in planned if not locality[j.rule]]
 
     start = time.monotonic()
-    run = snakemake(["--profile", str(PROFILE), "all", *configfiles], cwd=mirror, timeout=RUN_TIMEOUT, env=env)
+    try:
+        run = snakemake(["--profile", str(PROFILE), "all", *configfiles], cwd=mirror, timeout=RUN_TIMEOUT, env=env)
+    finally:     # the kept vLLM servers would otherwise outlive the run by llm.vllm_keep_alive
+        subprocess.run([sys.executable, "-m", "safety_compliance.llm.vllm_pool", "stop"], env=env, timeout=120)
     wall = time.monotonic() - start
     log = run.stdout + run.stderr
     (ROOT / "results").mkdir(exist_ok=True)
