@@ -39,7 +39,8 @@ write_conf() {
     fi
     local host cpus mem
     host=$(hostname -s)
-    cpus=$(nproc)
+    # nproc reports OMP_NUM_THREADS when it is set (make test sets 1 for torch); the node gets every core.
+    cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
     # Leave room for the OS; a job asking for more than RealMemory is refused at submission.
     mem=$(( $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) * 9 / 10 ))
     mkdir -p /etc/slurm "$STATE/ctld" "$STATE/d"
