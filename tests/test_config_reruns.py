@@ -21,8 +21,8 @@ from workflow_run import ROOT, OUTPUTS, parse_jobs, snakemake  # noqa: E402
 pytestmark = pytest.mark.slow
 
 STUDENT_STAGES = {"sft", "grpo", "figure4"}
-DOWNSTREAM_OF_STUDENTS = {"evaluate", "evaluate_privaci", "eval_tables", "allocate", "extrapolate_cases",
-                          "extrapolate_classify", "extrapolate_tables"}
+DOWNSTREAM_OF_STUDENTS = {"evaluate", "evaluate_privaci", "eval_tables", "training_figure", "allocate",
+                          "extrapolate_cases", "extrapolate_classify", "extrapolate_tables"}
 REPORTS = {"report_table", "report_figure", "reproduction"}
 
 
@@ -107,8 +107,9 @@ def test_a_training_key_retrains_but_keeps_the_traces(tree):
 
 def test_an_evaluate_key_reruns_the_evaluation_and_its_tables(tree):
     rules = planned(tree, {"evaluate": {"max_cases": 6}})
-    assert rules == Counter({"evaluate": 10, "eval_tables": 1, "reproduction": 1,
-                             "report_table": rules["report_table"]})
+    # the training figure reads the evaluated students' predictions, and the report shows it
+    assert rules == Counter({"evaluate": 10, "eval_tables": 1, "training_figure": 1, "report_figure": 1,
+                             "reproduction": 1, "report_table": rules["report_table"]})
     assert rules["report_table"] >= 3   # tables 3 and 4 and the summary
 
 
