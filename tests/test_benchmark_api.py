@@ -20,7 +20,7 @@ from safety_compliance.config import deep_merge, load_config
 from safety_compliance.jsonl import read_jsonl, write_jsonl
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY = "sk-deepseek-loopback-test-0b7c"
+KEY = "loopback-deepseek-test-key"
 LAW = "gdpr"
 PAPER = yaml.safe_load((ROOT / "config/paper.yaml").read_text(encoding="utf-8"))
 
@@ -135,12 +135,12 @@ def test_a_refused_response_format_fails_the_stage_after_one_call(deepseek, tmp_
 
 @pytest.mark.slow
 def test_a_bad_key_fails_the_stage_after_one_call(deepseek, tmp_path, monkeypatch):
-    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-not-the-right-one")
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "loopback-wrong-key")
     run = run_cli(tmp_path, paper_like_config(tmp_path, registry_pointing_at(deepseek.url, tmp_path / "m.yaml")),
                   "benchmark", "synthesize")
     assert run.returncode == 1 and sum(deepseek.attempts.values()) == 1
     assert "HTTP 401" in run.stderr and "check the key in $DEEPSEEK_API_KEY" in run.stderr
-    assert "sk-not-the-right-one" not in run.stderr
+    assert "loopback-wrong-key" not in run.stderr
 
 
 FACTS = "Ms Ilse Brandauer, born 3 May 1961, was refused a loan after the bank's model read her hospital records."

@@ -202,7 +202,7 @@ def test_reasoning_content_is_kept_and_cached(tmp_path):
 
 
 def test_no_base_url_or_key_variable_means_the_openai_environment_variables(tmp_path, monkeypatch):
-    key = "sk-convention-test-4d1e"
+    key = "loopback-convention-test-key"
     with LoopbackOpenAI(api_key=key) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", key)
