@@ -96,3 +96,9 @@ def test_schema_requires_the_five_string_fields():
     assert schema["required"] == list(CASE_FIELDS)
     assert all(schema["properties"][f]["type"] == "string" for f in CASE_FIELDS)
     assert schema["additionalProperties"] is False
+
+
+def test_schema_carries_each_fields_floor_and_ceiling():
+    bounds = {name: (i + 1, 10 * (i + 1)) for i, name in enumerate(CASE_FIELDS)}
+    props = case_schema(bounds)["properties"]
+    assert {name: (props[name]["minLength"], props[name]["maxLength"]) for name in CASE_FIELDS} == bounds

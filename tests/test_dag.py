@@ -69,6 +69,24 @@ def test_demo_dag_requests_no_gpu(demo_jobs, paper_jobs, capsys):
     assert not asking, f"demo-scale rules ask for a GPU: {asking}"
 
 
+def test_demo_jobs_take_the_threads_of_their_compute_entry():
+    """`compute.{rule}.threads` becomes the job's threads (OMP_NUM_THREADS, SLURM CPUs per task); the
+    demo gives both cores to training and one to every other job (on `make demo`'s 2 cores)."""
+    compute = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["compute"]
+    jobs = dry_run(["--cores", "2", "all"])
+    for job in jobs:
+        assert job.threads == compute.get(job.rule, {}).get("threads", 1), job
+        assert "threads" not in job.resources, job
+    assert {j.rule for j in jobs if j.threads == 2} == {"sft", "grpo"}
+
+
+def test_the_chain_to_the_trained_students_goes_first(demo_jobs):
+    """The longest chain of the DAG (law tree, synthesis, distillation, SFT, GRPO) outranks the rest
+    when cores are short."""
+    first = {j.rule for j in demo_jobs if j.priority > 0}
+    assert first == {"law_tree", "synthesize", "distill", "sft", "grpo"}, first
+
+
 def test_paper_gpu_rules_carry_their_compute(paper_jobs, paper_compute, rules, locality):
     for rule in set(GPU_RULES) & rules:
         spec = paper_compute.get(rule, {})

@@ -178,3 +178,21 @@ def test_an_entry_template_replaces_the_tokenizer_template(tiny, tmp_path):
     tokenizer = gen.backend.tokenizer
     assert bare.prompt_tokens == len(tokenizer("abc", add_special_tokens=False)["input_ids"])
     assert wrapped.prompt_tokens > bare.prompt_tokens
+
+
+def test_sampling_draws_only_admitted_tokens_in_proportion():
+    """The inverse-CDF draw: a token the grammar masked (probability 0) is never chosen, and the
+    admitted ones come up about as often as their probabilities say."""
+    import torch
+
+    from safety_compliance.llm.hf import _RowSampler
+    from safety_compliance.llm.types import Request
+
+    logits = torch.full((50,), float("-inf"))
+    logits[[3, 17, 49]] = torch.log(torch.tensor([0.2, 0.3, 0.5]))
+    generator = torch.Generator().manual_seed(0)
+    request = Request(messages=[], temperature=1.0)
+    draws = [_RowSampler._pick(logits.clone(), request, generator) for _ in range(3000)]
+    counts = {token: draws.count(token) / len(draws) for token in set(draws)}
+    assert set(counts) == {3, 17, 49}
+    assert counts[3] == pytest.approx(0.2, abs=0.04) and counts[49] == pytest.approx(0.5, abs=0.04)

@@ -42,7 +42,8 @@ def body_of(server, text: str) -> dict:
 def test_strict_schema_moves_narrowing_keywords_into_the_description():
     strict = strict_schema(CASE.value)
     facts = strict["properties"]["factual_background"]
-    assert "minLength" not in facts and facts["description"] == "(minLength 300)"
+    assert "minLength" not in facts and "maxLength" not in facts
+    assert facts["description"] == "(minLength 300; maxLength 6000)"
     assert strict["additionalProperties"] is False and strict["required"] == list(strict["properties"])
     assert CASE.value["properties"]["factual_background"]["minLength"] == 300     # the original is untouched
     optional = {"type": "object", "properties": {"a": {"type": "string"}}, "required": [],
@@ -66,8 +67,8 @@ def test_openai_mode_sends_a_strict_schema_the_server_accepts(tmp_path):
     assert server.refused == {}
     fmt = sent["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
-    assert fmt["json_schema"]["schema"]["properties"]["factual_background"] == {"type": "string",
-                                                                               "description": "(minLength 300)"}
+    assert fmt["json_schema"]["schema"]["properties"]["factual_background"] == {
+        "type": "string", "description": "(minLength 300; maxLength 6000)"}
     assert sent["messages"][-1]["content"] == "write a case"         # nothing added to the prompt
     assert done.ok and validate_case(json.loads(done.text), "gdpr", {k: (v["minLength"], 10**6) for k, v in
                                                                      CASE.value["properties"].items()}) == []

@@ -44,6 +44,8 @@ class Job:
     rule: str
     resources: dict[str, str] = field(default_factory=dict)
     wildcards: dict[str, str] = field(default_factory=dict)
+    threads: int = 1
+    priority: int = 0
 
 
 def venv_env() -> dict[str, str]:
@@ -83,6 +85,9 @@ def parse_jobs(printout: str) -> list[Job]:
             key, _, rest = line.strip().partition(":")
             pairs = dict(item.strip().split("=", 1) for item in rest.split(", ") if "=" in item)
             setattr(jobs[-1], key, pairs)
+        elif jobs and line.strip().startswith(("threads:", "priority:")):
+            key, _, rest = line.strip().partition(":")
+            setattr(jobs[-1], key, int(rest))
     return jobs
 
 

@@ -31,6 +31,8 @@ rule synthesize:
         law="|".join(LAWS),
     params:
         config=config_slice("synthesize"),
+    priority: CRITICAL_PATH
+    threads: compute_threads("synthesize")
     resources:
         **compute("synthesize"),
     shell:
@@ -56,6 +58,7 @@ rule human_eval:
         f"{RESULTS}/benchmarks/human_eval.tsv"
     params:
         config=config_slice("human_eval"),
+    threads: compute_threads("human_eval")
     resources:
         **compute("human_eval"),
     shell:
@@ -81,6 +84,8 @@ rule distill:
         law="|".join(LAWS),
     params:
         config=config_slice("distill"),
+    priority: CRITICAL_PATH
+    threads: compute_threads("distill")
     resources:
         **compute("distill"),
     shell:

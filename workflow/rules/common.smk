@@ -90,6 +90,11 @@ def local_model_inputs(names):
     return paths
 
 
+# The law tree, synthesis, distillation, SFT and GRPO form the longest chain of the DAG; when cores
+# are short they go first, so the many small jobs fill the gaps instead of delaying the chain.
+CRITICAL_PATH = 10
+
+
 def compute(rule_name):
     """The resources a rule asks the scheduler for, from the config's `compute` block.
 
@@ -98,7 +103,15 @@ def compute(rule_name):
     """
     spec = dict(config["compute"]["default"])
     spec.update(config["compute"].get(rule_name, {}))
+    spec.pop("threads", None)
     if not spec.get("gpu"):
         spec.pop("gpu", None)
         spec.pop("cpus_per_gpu", None)
     return spec
+
+
+def compute_threads(rule_name):
+    """The cores a rule's job uses (Snakemake's `threads`, which sets OMP_NUM_THREADS and, on SLURM,
+    the CPUs per task), from the same `compute` entries; 1 unless set."""
+    spec = {**config["compute"]["default"], **config["compute"].get(rule_name, {})}
+    return int(spec.get("threads", 1))

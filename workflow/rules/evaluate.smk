@@ -49,6 +49,7 @@ rule evaluate:
         model=model_pattern(LOCAL_MODELS),
     params:
         config=config_slice("evaluate"),
+    threads: compute_threads("evaluate")
     resources:
         **compute("evaluate"),
     shell:
@@ -64,6 +65,7 @@ use rule evaluate as evaluate_api with:
     wildcard_constraints:
         law="|".join(LAWS),
         model=model_pattern(API_MODELS),
+    threads: compute_threads("evaluate_api")
     resources:
         **compute("evaluate_api"),
 
@@ -83,6 +85,7 @@ rule evaluate_privaci:
         model=model_pattern(PRIVACI_MODELS),
     params:
         config=config_slice("evaluate_privaci"),
+    threads: compute_threads("evaluate")
     resources:
         **compute("evaluate"),
     shell:

@@ -58,6 +58,7 @@ rule allocate:
         law="|".join(LAWS),
     params:
         config=config_slice("allocate"),
+    threads: compute_threads("allocate")
     resources:
         **compute("allocate"),
     shell:
@@ -82,6 +83,7 @@ rule extrapolate_cases:
         law="|".join(LAWS),
     params:
         config=config_slice("extrapolate_cases"),
+    threads: compute_threads("extrapolate_cases")
     resources:
         **compute("extrapolate_cases"),
     shell:
@@ -103,6 +105,7 @@ rule extrapolate_classify:
         model="|".join(re.escape(m) for m in EX_CLASSIFIERS),
     params:
         config=config_slice("extrapolate_classify"),
+    threads: compute_threads("extrapolate_classify")
     resources:
         **compute("extrapolate_classify"),
     shell:

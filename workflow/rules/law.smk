@@ -30,6 +30,8 @@ rule law_tree:
     params:
         config=config_slice("law_tree"),
     # Not a localrule: it runs a notebook kernel for a while, which on a cluster belongs on a compute node.
+    priority: CRITICAL_PATH
+    threads: compute_threads("law_tree")
     resources:
         **compute("law_tree"),
     shell:

@@ -32,6 +32,8 @@ rule sft:
         f"{RESULTS}/benchmarks/train/{{student}}/sft.tsv"
     wildcard_constraints:
         student="|".join(re.escape(s) for s in STUDENTS),
+    priority: CRITICAL_PATH
+    threads: compute_threads("sft")
     resources:
         **compute("sft"),
     params:
@@ -56,6 +58,8 @@ rule grpo:
         f"{RESULTS}/benchmarks/train/{{student}}/grpo.tsv"
     wildcard_constraints:
         student="|".join(re.escape(s) for s in STUDENTS),
+    priority: CRITICAL_PATH
+    threads: compute_threads("grpo")
     resources:
         **compute("grpo"),
     params:

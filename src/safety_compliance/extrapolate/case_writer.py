@@ -36,12 +36,12 @@ Bounds = dict[str, tuple[int, int]]
 
 
 def case_schema(max_chars: int | None = None, bounds: Bounds | None = None) -> dict[str, Any]:
-    """The benchmark's case schema (its field floors); `max_chars` adds a ceiling to each field so
+    """The benchmark's case schema; `max_chars` lowers each field's ceiling (never below its floor) so
     that a small model under the constraint still closes the object within its token budget."""
     schema = benchmark_case_schema(bounds)
     if max_chars:
         for spec in schema["properties"].values():
-            spec["maxLength"] = max(max_chars, spec.get("minLength", 0))
+            spec["maxLength"] = min(spec["maxLength"], max(max_chars, spec["minLength"]))
     return schema
 
 

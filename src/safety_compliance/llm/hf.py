@@ -126,7 +126,11 @@ class _RowSampler:
             drop = ordered.cumsum(-1) - ordered > request.top_p
             ordered[drop] = 0.0
             probs = torch.zeros_like(probs).scatter(0, order, ordered)
-        return int(torch.multinomial(probs, 1, generator=generator))
+        # Inverting the CDF: torch.multinomial takes about 1 ms per call over a 49k vocabulary, a
+        # tenth of a demo decoding step at batch 12; a cumsum and a binary search take a fraction.
+        cdf = probs.cumsum(-1)
+        point = torch.rand((), generator=generator, device=cdf.device) * cdf[-1]
+        return int(torch.searchsorted(cdf, point, right=True).clamp(max=cdf.numel() - 1))
 
     def text(self, row: int) -> str:
         return self.tokenizer.decode(self.tokens[row], skip_special_tokens=True)
