@@ -126,8 +126,9 @@ class _RowSampler:
             drop = ordered.cumsum(-1) - ordered > request.top_p
             ordered[drop] = 0.0
             probs = torch.zeros_like(probs).scatter(0, order, ordered)
-        # Inverting the CDF: torch.multinomial takes about 1 ms per call over a 49k vocabulary, a
-        # tenth of a demo decoding step at batch 12; a cumsum and a binary search take a fraction.
+        # Inverting the CDF: torch.multinomial takes 1-1.6 ms per draw over a 49k vocabulary (at the
+        # demo's batch of 12, about 7 % of a decoding step); this is 8x faster
+        # (benchmarks/bench_sampler.py).
         cdf = probs.cumsum(-1)
         point = torch.rand((), generator=generator, device=cdf.device) * cdf[-1]
         return int(torch.searchsorted(cdf, point, right=True).clamp(max=cdf.numel() - 1))
