@@ -95,14 +95,19 @@ def local_model_inputs(names):
 CRITICAL_PATH = 10
 
 
+def compute_entry(rule_name):
+    """The rule's `compute` entry over `default`: the one place both functions below read."""
+    return {**config["compute"]["default"], **config["compute"].get(rule_name, {})}
+
+
 def compute(rule_name):
     """The resources a rule asks the scheduler for, from the config's `compute` block.
 
     A rule with no entry gets `default`. GPU keys are left out when no GPU is wanted, so a demo run
-    never asks SLURM for a generic resource the node does not have.
+    never asks SLURM for a generic resource the node does not have. `threads` is not a resource
+    (see `compute_threads`).
     """
-    spec = dict(config["compute"]["default"])
-    spec.update(config["compute"].get(rule_name, {}))
+    spec = compute_entry(rule_name)
     spec.pop("threads", None)
     if not spec.get("gpu"):
         spec.pop("gpu", None)
@@ -113,5 +118,4 @@ def compute(rule_name):
 def compute_threads(rule_name):
     """The cores a rule's job uses (Snakemake's `threads`, which sets OMP_NUM_THREADS and, on SLURM,
     the CPUs per task), from the same `compute` entries; 1 unless set."""
-    spec = {**config["compute"]["default"], **config["compute"].get(rule_name, {})}
-    return int(spec.get("threads", 1))
+    return int(compute_entry(rule_name).get("threads", 1))
