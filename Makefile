@@ -2,7 +2,8 @@
 #   make demo   set up, then run the whole pipeline at demo scale on the CPU
 #   make test   set up (with the vLLM environment), then run the tests (unit, end-to-end, notebooks,
 #               cluster, browser)
-#   make test-fast  set up, then the unit tests alone (a few minutes)
+#   make test-fast  set up (with the vLLM environment, which the vLLM unit tests start), then the unit
+#               tests alone (a few minutes)
 # Each step leaves a stamp, so running either twice repeats no setup work.
 
 PYTHON ?= python3.11
@@ -24,7 +25,7 @@ demo: setup
 test: setup vllm-env
 	bash tests/run_all.sh
 
-test-fast: setup
+test-fast: setup vllm-env
 	bash tests/run_all.sh --fast
 
 setup: $(VENV)/.installed resources/.ready
