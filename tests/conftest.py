@@ -42,6 +42,22 @@ def smollm2(resources) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cluster_up_from_the_start(request):
+    """Where the session has a cluster test, the test cluster starts before the first test, not at it.
+
+    Snakemake's SLURM plugin asks `scontrol show config` when it is imported, and where SLURM's client
+    is installed but no controller answers, that call waits 9 s: every Snakemake start of the suite
+    (dozens of dry runs and workflow runs) paid it once the first session had installed SLURM. A
+    cluster that cannot start stops only the tests that ask for it (they get its skip or failure)."""
+    if not any("slurm_cluster" in item.fixturenames for item in request.session.items):
+        return
+    try:
+        request.getfixturevalue("slurm_cluster")
+    except (pytest.skip.Exception, pytest.fail.Exception):
+        pass
+
+
 @pytest.fixture(scope="session")
 def slurm_cluster(pytestconfig):
     """A running one-node SLURM cluster, shared by the session's cluster tests; its daemons are

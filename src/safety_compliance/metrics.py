@@ -20,7 +20,6 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import LABELS
 from .chapters import chapters_of
@@ -71,6 +70,8 @@ def wilson_interval(correct: int, n: int, level: float = LEVEL) -> tuple[float, 
         return (np.nan, np.nan)
     if not 0 <= correct <= n:
         raise ValueError(f"correct must lie in [0, n]; got {correct} of {n}")
+    from scipy import stats   # here, not at the top: most jobs import this module and never call it (0.6 s)
+
     interval = stats.binomtest(int(correct), int(n)).proportion_ci(confidence_level=level, method="wilson")
     return (100.0 * interval.low, 100.0 * interval.high)
 
@@ -160,6 +161,8 @@ def paired_gain(before: pd.DataFrame, after: pd.DataFrame, *, resamples: int = 1
         raise ValueError("a paired gain needs both models scored on the same cases; "
                          f"{len(before)} and {len(after)} cases, {len(set(before['case_id']) ^ set(after['case_id']))} "
                          "not shared (rerun the evaluation of both on the current test selection)")
+    from scipy import stats   # see wilson_interval
+
     paired = before.set_index("case_id")["correct"].to_frame("before").join(
         after.set_index("case_id")["correct"].rename("after"))
     was, now = paired["before"].to_numpy(dtype=float), paired["after"].to_numpy(dtype=float)
