@@ -23,7 +23,8 @@ def case_schema(bounds: dict[str, tuple[int, int]] | None = None) -> dict[str, A
 
     With the ceiling in the grammar a small teacher's rambling field is closed at its bound, so the
     object still ends within the token budget instead of being cut off and regenerated. xgrammar
-    takes about 5 s to compile such a schema (0.3 s for floors only), once per job and schema.
+    0.2.9 compiles such a schema in about 0.02 s; 0.2.8 (which vLLM pins) took 5 s for the demo's
+    bounds and 12 s for these defaults, once per job and schema.
     """
     bounds = bounds or DEFAULT_BOUNDS
     return {
