@@ -22,10 +22,10 @@ demo: setup
 	$(VENV)/bin/snakemake --cores $(CORES) all
 	$(VENV)/bin/snakemake --cores $(CORES) --report results/report.html
 
-test: setup vllm-env
+test: setup vllm-env resources/.rehearsal
 	bash tests/run_all.sh
 
-test-fast: setup vllm-env
+test-fast: setup vllm-env resources/.rehearsal
 	bash tests/run_all.sh --fast
 
 setup: $(VENV)/.installed resources/.ready
@@ -60,6 +60,12 @@ $(VLLM_VENV)/.installed: $(VLLM_LOCK)
 resources/.ready: $(VENV)/.installed
 	$(SC) resources fetch --dest resources --config config/config.yaml
 	$(SC) model embed --out resources/models/smollm2-135m-instruct
+	touch $@
+
+# The tests also read what the paper-scale rehearsal reads: the two datasets the demo leaves out
+# (WildGuardTest, gated on the hub where ../shared/data lacks it, and the PKU-SafeRLHF subset).
+resources/.rehearsal: resources/.ready
+	$(SC) resources fetch --dest resources --config config/config.yaml config/paper.yaml config/rehearsal.yaml
 	touch $@
 
 clean-results:

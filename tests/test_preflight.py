@@ -56,7 +56,7 @@ def test_the_demo_config_is_ready(here, capsys):
     rows = rows_of(capsys.readouterr().out)
     assert find(rows, "model resources/models/smollm2-135m-instruct")[0] == OK
     assert find(rows, "tool papermill")[0] == OK and find(rows, "tool safety-compliance")[0] == OK
-    assert find(rows, "input wildguard (extrapolate)") == (OK, "present at resources/safety/wildguardtest.parquet")
+    assert find(rows, "input aegis1 (extrapolate)") == (OK, "present at resources/safety/aegis1_test_359.json")
     assert not any(k.startswith(("GPUs", "API key", "hub model", "vLLM")) for k in rows)
 
 

@@ -89,7 +89,7 @@ def test_each_config_needs_only_the_sources_its_jobs_read():
     paper = {s.name for s in res.needed_sources(cfgs["paper"])}
     kb_and_laws = {"law_eu_ai_act", "law_gdpr", "privaci_kb_eu_ai_act", "privaci_kb_gdpr"}
     cases = {"privaci_cases_eu_ai_act", "privaci_cases_gdpr"}
-    assert demo == kb_and_laws | cases | {"aegis1", "wildguard", "openai_mod", "saferlhf_subset"}
+    assert demo == kb_and_laws | cases | {"aegis1", "openai_mod"}
     assert paper == kb_and_laws | cases | {"aegis2", "wildguard", "openai_mod", "saferlhf"}
     kb_only = deep_merge(cfgs["demo"], {"laws": ["gdpr"], "law": {"seed_source": "privaci_kb"},
                                         "evaluate": {"models": ["smollm2-135m-instruct"]},
@@ -276,9 +276,10 @@ def test_fetch_for_a_config_provides_what_its_jobs_read(tmp_path, resources, cap
                  "--local", str(resources), "--lock", str(ROOT / res.LOCK)])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert len(out.splitlines()) == 10
-    assert (tmp_path / "res/safety/pku_saferlhf_test_subset2000.json").is_file()
+    assert len(out.splitlines()) == 8
+    assert (tmp_path / "res/safety/aegis1_test_359.json").is_file()
     assert not (tmp_path / "res/safety/aegis2_test.json").exists()
+    assert not (tmp_path / "res/safety/wildguardtest.parquet").exists()    # the rehearsal's, not the demo's
 
 
 # --- the workflow, from a fresh clone with no ../shared ---------------------------------------------
