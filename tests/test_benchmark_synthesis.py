@@ -70,6 +70,7 @@ def test_regeneration_uses_new_seeds_and_the_schema(result):
     assert all(r.temperature > 0 for r in first)
     constraint = first[0].constraint
     assert constraint.kind == "json_schema" and constraint.value["required"] == list(CASE_FIELDS)
+    assert "GDPR" in first[0].avoid and "2016/679" in first[0].avoid
 
 
 def test_case_records(result):

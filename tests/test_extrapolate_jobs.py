@@ -118,7 +118,10 @@ def test_the_papers_procedure_writes_markdown_from_the_sample_alone():
     samples = [{"id": f"d/{i:05d}", "text": "how to hack a bank", "label": "unsafe" if i % 2 else "safe"}
                for i in range(4)]
     requests = case_requests(samples, {"d/00001": 2}, "gdpr", procedure="paper", max_chars=50)
-    assert all(r.constraint is None for r in requests)                 # decoded freely
+    assert all(r.constraint is None and r.avoid == () for r in requests)   # decoded freely
+    ours = case_requests(samples, {}, "gdpr", procedure="constrained", max_chars=50)
+    assert all(r.avoid == ("GDPR", "General Data Protection Regulation", "Regulation (EU) 2016/679", "2016/679")
+               for r in ours)
     prompt = "\n".join(m["content"] for m in requests[1].messages)
     assert "how to hack a bank" in prompt and "## Factual Background" in prompt and "### Legal Issues" in prompt
     for hint in ("prohibited", "permitted", "unsafe", "Annotators", "Chapter II", "JSON"):

@@ -9,7 +9,8 @@ import pytest
 
 from llm_helpers import ask, llm_cfg
 from safety_compliance.llm import make_generator
-from safety_compliance.llm.embedded import embed, is_complete
+from safety_compliance.case_validation import name_patterns
+from safety_compliance.llm.embedded import GGUF_FILE, _gguf_parsed_once, embed, gguf_folder, is_complete
 from safety_compliance.registry import ModelEntry
 
 
@@ -120,6 +121,27 @@ def test_embedded_model_answers_and_embed_is_idempotent(smollm2, tmp_path):
     with make_generator(entry, llm_cfg(tmp_path), stage="t") as gen:
         out, = gen.generate([ask("What is the capital of France? Answer in one word.", max_tokens=8)])
     assert "Paris" in out.text
+
+
+def test_avoided_phrases_are_never_written(smollm2, tmp_path):
+    repeat = "Repeat exactly this sentence: The EU AI Act applies to this shop."
+    with make_generator(ModelEntry(name="smollm2", model=str(smollm2)), llm_cfg(tmp_path), stage="t") as gen:
+        free, avoided = gen.generate([ask(repeat, max_tokens=30),
+                                      ask(repeat, max_tokens=30, avoid=("EU AI Act", "AI Act"))])
+    assert "The EU AI Act applies" in free.text
+    # The model still repeats the sentence, with the phrase broken where it would have ended.
+    assert "applies to this shop" in avoided.text and "EU AI" in avoided.text
+    assert not any(p.search(avoided.text) for p in name_patterns(("EU AI Act", "AI Act"))), avoided.text
+
+
+def test_embedding_parses_the_gguf_once_and_restores_gguf():
+    import gguf
+
+    reader = gguf.GGUFReader
+    with _gguf_parsed_once():
+        path = str(gguf_folder() / GGUF_FILE)
+        assert gguf.GGUFReader(path) is gguf.GGUFReader(path)
+    assert gguf.GGUFReader is reader
 
 
 def test_embed_command_finds_the_gguf_without_importing_it(smollm2, capsys):

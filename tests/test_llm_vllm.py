@@ -80,6 +80,8 @@ def test_vllm_mode_sends_regex_and_schema_as_structured_outputs():
     schema = {"type": "object"}
     assert api._arguments(ask("x", constraint=Constraint("json_schema", schema)))["response_format"] == {
         "type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+    assert api._arguments(ask("x", avoid=("AI Act",)))["extra_body"] == {"bad_words": ["AI Act"]}
+    assert "extra_body" not in api._arguments(ask("x"))
 
 
 @pytest.mark.slow
@@ -109,6 +111,14 @@ def test_server_enforces_json_schema_and_regex(served):
     answer = json.loads(js.text)
     assert answer["label"] in ("prohibited", "permitted") and 1 <= answer["chapter"] <= 13
     assert re.fullmatch(regex, boxed.text), boxed.text
+
+
+@pytest.mark.slow
+def test_server_keeps_avoided_phrases_out(served):
+    free, avoided = served.generate([ask("What is the capital of France?", max_tokens=16),
+                                     ask("What is the capital of France?", max_tokens=16, avoid=("Paris",))])
+    assert "Paris" in free.text
+    assert avoided.ok and avoided.text and "Paris" not in avoided.text, avoided.text
 
 
 @pytest.mark.slow

@@ -69,5 +69,5 @@ TOY_ACT = Law(
     chapters=(Chapter(1, "Definitions and scope", 1), Chapter(2, "Obligations of keepers", 3),
               Chapter(3, "Penalties", 5)),
     article_count=5,
-    name_patterns=(r"\bToy\s+Act\b", r"\bRegulation\s+\(Toy\)\s+1/2026\b"),
+    names=("Toy Act", "Regulation (Toy) 1/2026"),
 )

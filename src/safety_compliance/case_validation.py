@@ -35,8 +35,16 @@ _VERDICT_RE = [re.compile(p, re.IGNORECASE) for p in VERDICT_PATTERNS]
 
 
 @lru_cache(maxsize=None)
-def _compiled(patterns: tuple[str, ...]) -> list[re.Pattern]:
-    return [re.compile(p, re.IGNORECASE) for p in patterns]
+def name_patterns(names: tuple[str, ...]) -> list[re.Pattern]:
+    """The law's names as the facts may write them: any case, any run of whitespace between words,
+    and not inside a longer word ("GDPR" is found in "the GDPR's", not in "GDPRX")."""
+    patterns = []
+    for name in names:
+        body = r"\s+".join(re.escape(word) for word in name.split())
+        start = r"\b" if name[0].isalnum() else ""
+        end = r"\b" if name[-1].isalnum() else ""
+        patterns.append(re.compile(start + body + end, re.IGNORECASE))
+    return patterns
 
 
 def reason_code(reason: str) -> str:
@@ -47,7 +55,7 @@ def reason_code(reason: str) -> str:
 def find_leak(facts: str, law: str) -> str | None:
     """Why `facts` give the answer away (names the law or states the verdict), or None if they do not."""
     # How the law is named in prose (short names, long titles, the regulation's number): the registry's.
-    for pattern in _compiled(get_law(law).name_patterns):
+    for pattern in name_patterns(get_law(law).names):
         found = pattern.search(facts)
         if found:
             return f"leak_law_name: the facts name the law ({found.group(0)!r})"

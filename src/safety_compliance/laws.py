@@ -67,7 +67,7 @@ class Law:
     parser: str                     # "module:function" from the text's path to a LawTree
     chapters: tuple[Chapter, ...]
     article_count: int
-    name_patterns: tuple[str, ...]  # how the law is named in prose (regexes, case-insensitive)
+    names: tuple[str, ...]          # how the law is named in prose, as written
     privaci: PrivaciKB | None = None
     paper: PaperNumbers | None = None
 
@@ -117,10 +117,7 @@ EU_AI_ACT = Law(
         ("Final provisions", 102),
     ), 1)),
     article_count=113,
-    name_patterns=(
-        r"\bEU\s+AI\s+Act\b", r"\bAI\s+Act\b", r"\bArtificial\s+Intelligence\s+Act\b",
-        r"\bRegulation\s+\(EU\)\s+2024/1689\b", r"\b2024/1689\b",
-    ),
+    names=("EU AI Act", "AI Act", "Artificial Intelligence Act", "Regulation (EU) 2024/1689", "2024/1689"),
     privaci=PrivaciKB("AI_ACT", "safety_compliance.law.privaci_kb:ai_act_seeds"),
     paper=PaperNumbers(
         table=3, table_key="table3_eu_ai_act_accuracy", appendix_table=6, appendix_key="table6_eu_ai_act_qwen25_base",
@@ -154,10 +151,7 @@ GDPR = Law(
         ("Final provisions", 94),
     ), 1)),
     article_count=99,
-    name_patterns=(
-        r"\bGDPR\b", r"\bGeneral\s+Data\s+Protection\s+Regulation\b",
-        r"\bRegulation\s+\(EU\)\s+2016/679\b", r"\b2016/679\b",
-    ),
+    names=("GDPR", "General Data Protection Regulation", "Regulation (EU) 2016/679", "2016/679"),
     privaci=PrivaciKB("GDPR", "safety_compliance.law.privaci_kb:gdpr_seeds", recitals=True),
     paper=PaperNumbers(
         table=4, table_key="table4_gdpr_accuracy", appendix_table=7, appendix_key="table7_gdpr_qwen25_base",

@@ -3,7 +3,9 @@
 A case that fails validation (not JSON, a field missing or out of bounds, facts that leak the law
 or the verdict) is asked for again with a new sampling seed, up to `max_attempts` in all; a case
 still failing then is rejected with the reasons of its last attempt. Every request ends up either
-in `cases` or in `rejected`, and the report counts both.
+in `cases` or in `rejected`, and the report counts both. The teacher is asked to leave the law's
+names out of its answer (`Request.avoid`): local and vLLM teachers cannot write them, so the
+leak check no longer costs them a round; an API teacher's names are still caught by the check.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from .. import LABELS
 from ..case import CASE_FIELDS, DEFAULT_BOUNDS, case_schema, parse_case
 from ..case_validation import reason_code, validate_case
+from ..laws import get_law
 from ..llm.types import Completion, Constraint, Generator, Request
 from ..prompts import synthesis_messages
 from .regeneration import Attempts, attempt_seed, rate, regenerate
@@ -66,7 +69,8 @@ def synthesis_request(seed: dict[str, Any], label: str, law: str, settings: Synt
                       attempt: int = 0) -> Request:
     return Request(messages=synthesis_messages(law, seed["text"], label), max_tokens=settings.max_tokens,
                    temperature=settings.temperature, seed=attempt_seed(settings.seed, attempt),
-                   constraint=Constraint("json_schema", case_schema(settings.bounds)))
+                   constraint=Constraint("json_schema", case_schema(settings.bounds)),
+                   avoid=get_law(law).names)
 
 
 def judge_answer(completion: Completion, law: str,

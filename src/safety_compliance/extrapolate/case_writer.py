@@ -6,7 +6,8 @@ An unsafe sample becomes a *prohibited* case and a safe one a *permitted* case. 
   case, the facts and a legal analysis under fixed headings, decoded freely; the headings are then
   parsed into the benchmark's five fields.
 - `constrained`, ours: the model is told the verdict the case must reach and the allocated chapter,
-  and writes the five fields as JSON under a JSON-schema constraint where the backend can enforce it.
+  and writes the five fields as JSON under a JSON-schema constraint where the backend can enforce it,
+  kept from writing the law's names (`Request.avoid`) where the backend can ban them.
 Either way the benchmark's own validation (including its leak check on the facts) decides which
 cases are kept.
 """
@@ -114,8 +115,10 @@ def case_requests(samples: Sequence[Record], allocations: dict[str, int | None],
     (`max_chars`, `bounds` shape it)."""
     constrained = check_procedure(procedure) == "constrained"
     constraint = Constraint("json_schema", case_schema(max_chars, bounds)) if constrained else None
+    # Ours also keeps the law's names out while decoding; the paper's decodes freely.
+    avoid = get_law(law).names if constrained else ()
     return [Request(messages=case_messages(law, s["text"], s["label"], allocations.get(s["id"]), procedure),
-                    max_tokens=max_tokens, constraint=constraint) for s in samples]
+                    max_tokens=max_tokens, constraint=constraint, avoid=avoid) for s in samples]
 
 
 def generate_cases(samples: Sequence[Record], allocations: dict[str, int | None], law: str, dataset: str,

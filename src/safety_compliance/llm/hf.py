@@ -4,6 +4,7 @@ Sampling is done per row by one logits processor, so each request keeps its own 
 grammar inside a shared batch: a request's sampled tokens come from its own seeded generator and do
 not depend on which other requests share its batch (up to the float noise of padding). The processor
 picks the token and masks everything else; transformers' greedy step then merely carries it out.
+A request's `avoid` phrases are banned while decoding (phrase_ban.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from ..registry import ModelEntry
 from .cache import CallCache, folder_fingerprint
+from .phrase_ban import PhraseBan
 from .types import Completion, Constraint, Request
 
 
@@ -63,10 +65,11 @@ def load_model(model: str, dtype: str = "float32", device: str = "auto", revisio
 class _RowSampler:
     """A logits processor that chooses every row's next token under that row's own settings."""
 
-    def __init__(self, requests, prompt_lens, eos_ids, tokenizer, matchers, bitmask, device):
+    def __init__(self, requests, prompt_lens, eos_ids, tokenizer, matchers, bitmask, device, ban=None):
         import torch
 
         self.requests = requests
+        self.ban = ban
         self.prompt_lens = prompt_lens
         self.eos = eos_ids
         self.tokenizer = tokenizer
@@ -101,6 +104,8 @@ class _RowSampler:
                 matcher.fill_next_token_bitmask(self.bitmask, row)
                 xgr.apply_token_bitmask_inplace(logits.unsqueeze(0), self.bitmask[row:row + 1].to(logits.device),
                                                 vocab_size=logits.shape[0])
+            if request.avoid:
+                self._ban_phrases(logits, row, request.avoid)
             token = self._pick(logits, request, self.generators[row])
             chosen[row, token] = 0.0
             if token in self.eos:
@@ -112,6 +117,18 @@ class _RowSampler:
             if request.stop and any(s in self.text(row) for s in request.stop):
                 self.finish[row] = "stop"
         return chosen
+
+    def _ban_phrases(self, logits, row: int, phrases) -> None:
+        import torch
+
+        banned = self.ban.banned(self.tokens[row], self.tokenizer, phrases)
+        if not banned:
+            return
+        kept = logits[banned].clone()
+        logits[banned] = float("-inf")
+        # Where the grammar admits nothing else, the phrase is let through and the caller's check decides.
+        if not torch.isfinite(logits).any():
+            logits[banned] = kept
 
     @staticmethod
     def _pick(logits, request: Request, generator) -> int:
@@ -161,6 +178,7 @@ class HFBackend:
         self.eos_ids: list[int] = []
         self._compiler = None
         self._grammars: dict[str, object] = {}
+        self._ban: PhraseBan | None = None
 
     def load(self) -> None:
         if self.model is not None:
@@ -194,8 +212,10 @@ class HFBackend:
         enc = {k: v.to(self.model.device) for k, v in enc.items()}
         prompt_lens = [int(n) for n in enc["attention_mask"].sum(dim=1)]
         matchers, bitmask = self._matchers(batch)
+        if self._ban is None and any(r.avoid for r in batch):
+            self._ban = PhraseBan(self.tokenizer)
         sampler = _RowSampler(batch, prompt_lens, self.eos_ids, self.tokenizer, matchers, bitmask,
-                              self.model.device)
+                              self.model.device, self._ban)
         config = GenerationConfig(do_sample=False, max_new_tokens=max(r.max_tokens for r in batch) + 1,
                                   eos_token_id=self.eos_ids, pad_token_id=self.tokenizer.pad_token_id)
         with torch.inference_mode():

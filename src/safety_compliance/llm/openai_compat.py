@@ -161,6 +161,10 @@ class OpenAIBackend:
                                  "cannot be sent to an OpenAI-compatible API (only a vLLM server, "
                                  "structured_output: vllm, takes one)")
             extra["repetition_penalty"] = request.repetition_penalty
+        if request.avoid and self.structured_output == "vllm":
+            # vLLM bans each phrase's tokens as written and with a leading space; other APIs take no
+            # phrases (OpenAI's logit_bias wants token ids of a tokenizer we do not know).
+            extra["bad_words"] = list(request.avoid)
         if extra:
             args["extra_body"] = extra
         return args

@@ -27,12 +27,19 @@ class Request:
     seed: int = 0
     stop: tuple[str, ...] = ()
     constraint: Constraint | None = None
+    # Phrases the answer must not contain (a law's names in a case). Local and vLLM backends ban them
+    # while decoding; other APIs cannot, and the caller's own check of the answer still decides.
+    avoid: tuple[str, ...] = ()
 
     def canonical(self) -> str:
         """A stable text of the whole request, the cache key's request part."""
         payload = asdict(self)
         payload["messages"] = [dict(m) for m in self.messages]
         payload["stop"] = list(self.stop)
+        # Requests without phrases to avoid keep the keys they had before the field existed.
+        payload["avoid"] = list(self.avoid)
+        if not self.avoid:
+            del payload["avoid"]
         return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
     def digest(self) -> str:
