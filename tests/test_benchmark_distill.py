@@ -85,6 +85,9 @@ def test_a_sentence_regex_closes_the_reasoning_after_whole_sentences():
     assert not re.fullmatch(pattern, good.replace("data.</think>", "data</think>"), re.DOTALL)  # cut mid-sentence
     assert not re.fullmatch(pattern, good.replace("a shop", "a" + " shop" * 6), re.DOTALL)     # over 30 chars
     assert not re.fullmatch(pattern, good.replace("law.", "law. Twice."), re.DOTALL)          # one summary sentence
+    # A sentence is one line: a "Step 1: ... Step 2: ..." list cannot pass as one sentence.
+    assert not re.fullmatch(pattern, good.replace("The facts", "Step 1: read\nStep 2: the facts"), re.DOTALL)
+    assert re.fullmatch(pattern, good.replace("The facts", "Step 1: the facts"), re.DOTALL)
     with pytest.raises(ValueError, match="at least 1"):
         trace_regex(30, sentences=0)
     cfg = load_config("config/config.yaml", {"distill": {"think_chars": 30, "think_sentences": 2}})

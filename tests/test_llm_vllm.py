@@ -115,10 +115,15 @@ def test_server_enforces_json_schema_and_regex(served):
 
 @pytest.mark.slow
 def test_server_keeps_avoided_phrases_out(served):
-    free, avoided = served.generate([ask("What is the capital of France?", max_tokens=16),
-                                     ask("What is the capital of France?", max_tokens=16, avoid=("Paris",))])
-    assert "Paris" in free.text
-    assert avoided.ok and avoided.text and "Paris" not in avoided.text, avoided.text
+    # As synthesis asks: phrases banned together with a schema the server enforces.
+    schema = {"type": "object", "properties": {"capital": {"type": "string", "maxLength": 40}},
+              "required": ["capital"], "additionalProperties": False}
+    question = "What is the capital of France? Answer as JSON."
+    free, avoided = served.generate([
+        ask(question, max_tokens=32, constraint=Constraint("json_schema", schema)),
+        ask(question, max_tokens=32, constraint=Constraint("json_schema", schema), avoid=("Paris",))])
+    assert "Paris" in json.loads(free.text)["capital"], free.text
+    assert avoided.ok and "Paris" not in json.loads(avoided.text)["capital"], avoided.text
 
 
 @pytest.mark.slow

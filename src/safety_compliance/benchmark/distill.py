@@ -47,8 +47,9 @@ def trace_regex(think_chars: int | None = None, sentences: int | None = None) ->
     leaves both open and relies on `max_tokens`.
 
     `sentences` (a count) makes the reasoning exactly that many sentences and the summary one, each
-    ending in a full stop and capped at `think_chars`: the trace then closes after a sentence, a point a
-    small student can learn to find, rather than wherever a character cap cut the teacher off.
+    on one line, ending in a full stop and capped at `think_chars`: the trace then closes after a
+    sentence, a point a small student can learn to find, rather than wherever a character cap cut the
+    teacher off.
     """
     reach = "+" if think_chars is None else "{1,%d}" % int(think_chars)
     if sentences is None:
@@ -67,7 +68,9 @@ def answer_regex(think_chars: int | None = None, sentences: int | None = None) -
 
 
 def _sentence(reach: str) -> str:
-    return rf"[^<>.\\]{reach}\."
+    # One line: a sentence that may span lines lets a teacher write a whole "Step 1: ... Step 4:" list
+    # as one sentence, and a small student trained on such lists goes on enumerating past its budget.
+    return rf"[^<>.\\\n]{reach}\."
 
 
 @dataclass(frozen=True)
