@@ -81,10 +81,11 @@ def test_demo_jobs_take_the_threads_of_their_compute_entry():
 
 
 def test_the_chain_to_the_trained_students_goes_first(demo_jobs):
-    """The longest chain of the DAG (law tree, synthesis, distillation, SFT, GRPO) outranks the rest
-    when cores are short."""
+    """The longest chain of the DAG (law tree, synthesis, distillation, SFT, GRPO, then the student's
+    extrapolation) outranks the rest when cores are short."""
     first = {j.rule for j in demo_jobs if j.priority > 0}
-    assert first == {"law_tree", "synthesize", "distill", "sft", "grpo"}, first
+    assert first == {"law_tree", "synthesize", "distill", "sft", "grpo", "allocate", "extrapolate_cases",
+                     "extrapolate_classify"}, first
 
 
 def test_paper_gpu_rules_carry_their_compute(paper_jobs, paper_compute, rules, locality):

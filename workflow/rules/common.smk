@@ -90,8 +90,10 @@ def local_model_inputs(names):
     return paths
 
 
-# The law tree, synthesis, distillation, SFT and GRPO form the longest chain of the DAG; when cores
-# are short they go first, so the many small jobs fill the gaps instead of delaying the chain.
+# The law tree, synthesis, distillation, SFT and GRPO form the longest chain of the DAG, and the
+# extrapolation behind the trained student (allocation, case writing, classification) continues it;
+# when cores are short they go first, so the many small jobs fill the gaps instead of delaying the
+# chain (in the demo, evaluations ran first and left the last case writer alone on one core).
 CRITICAL_PATH = 10
 
 

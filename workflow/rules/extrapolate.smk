@@ -59,6 +59,7 @@ rule allocate:
     params:
         config=config_slice("allocate"),
     threads: compute_threads("allocate")
+    priority: CRITICAL_PATH
     resources:
         **compute("allocate"),
     shell:
@@ -84,6 +85,7 @@ rule extrapolate_cases:
     params:
         config=config_slice("extrapolate_cases"),
     threads: compute_threads("extrapolate_cases")
+    priority: CRITICAL_PATH
     resources:
         **compute("extrapolate_cases"),
     shell:
@@ -106,6 +108,7 @@ rule extrapolate_classify:
     params:
         config=config_slice("extrapolate_classify"),
     threads: compute_threads("extrapolate_classify")
+    priority: CRITICAL_PATH
     resources:
         **compute("extrapolate_classify"),
     shell:
