@@ -12,12 +12,18 @@ or finishes one begun in the text before it and then ends or goes on with a non-
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 TAIL_TOKENS = 16   # tokens decoded to see how a phrase may have begun: more characters than any name
 
 
 def squeeze(text: str) -> str:
     return "".join(text.lower().split())
+
+
+@lru_cache(maxsize=None)
+def _squeezed(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(squeeze(p) for p in phrases)
 
 
 class PhraseBan:
@@ -32,8 +38,8 @@ class PhraseBan:
         """Token ids that must not follow the `generated` ones."""
         tail = squeeze(tokenizer.decode(list(generated[-TAIL_TOKENS:]), skip_special_tokens=True))
         ids: set[int] = set()
-        for phrase in phrases:
-            whole = squeeze(phrase)
+        # Called at every decoding step of every row: the phrases are squeezed once, not each time.
+        for whole in _squeezed(tuple(phrases)):
             ids.update(self._tokens_containing(whole))
             for begun in range(1, len(whole)):
                 if tail.endswith(whole[:begun]):

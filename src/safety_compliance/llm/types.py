@@ -37,8 +37,9 @@ class Request:
         payload["messages"] = [dict(m) for m in self.messages]
         payload["stop"] = list(self.stop)
         # Requests without phrases to avoid keep the keys they had before the field existed.
-        payload["avoid"] = list(self.avoid)
-        if not self.avoid:
+        if self.avoid:
+            payload["avoid"] = list(self.avoid)
+        else:
             del payload["avoid"]
         return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
